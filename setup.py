@@ -1,0 +1,29 @@
+from setuptools import setup
+
+setup(
+    name="tap-close",
+    version="0.1.0",
+    description="Singer tap for the Close CRM API (close.com)",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="MIT",
+    python_requires=">=3.11",
+    packages=["tap_close", "tap_close.streams"],
+    package_data={"tap_close": ["schemas/*.json"]},
+    install_requires=[
+        # singer-python is pinned exactly: its state helpers and message classes change
+        # between minor releases.
+        "singer-python==6.8.0",
+        "requests>=2.32,<3",
+        "backoff>=2.2,<3",
+        "pendulum>=3.0,<4",
+    ],
+    extras_require={
+        "dev": ["pytest>=8", "jsonschema==2.6.0"],
+    },
+    entry_points={"console_scripts": ["tap-close=tap_close.cli:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3.11",
+        "License :: OSI Approved :: MIT License",
+    ],
+)

@@ -1,0 +1,111 @@
+"""The `tap-close` command: parse arguments, then discover, test the connection or sync.
+
+Every failure the tap anticipates (bad config, state or catalog, a Close error that outlived
+the retries) ends as one `CRITICAL` line on stderr and exit status 1, never a traceback and
+never the API key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from . import __version__
+from .about import about
+from .catalog import select_all, selected_streams
+from .client import CloseClient
+from .config import load_config, load_json_file
+from .discover import discover
+from .errors import InputError, TapCloseError
+from .logs import REDACTOR, setup_logging
+from .output import SingerWriter
+from .state import State
+from .streams import STREAMS
+from .sync import sync
+
+LOGGER = logging.getLogger("tap_close")
+README = "README.md in the tap-close source distribution (setup, settings, streams, recipes)"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tap-close",
+        description="Singer tap for Close CRM: writes SCHEMA, RECORD and STATE messages to stdout, logs to stderr.",
+        epilog=f"Streams: {', '.join(STREAMS)}. Full guide: {README}",
+    )
+    parser.add_argument("-c", "--config", help="config JSON file: api_key, start_date and optional settings "
+                                               "(see --about)")
+    parser.add_argument("-s", "--state", help="state JSON file from a previous run (its last STATE message's "
+                                              "value) to sync incrementally")
+    parser.add_argument("--catalog", help="catalog JSON file (from --discover, with streams and fields selected)")
+    parser.add_argument("-p", "--properties", help="legacy name for --catalog")
+    parser.add_argument("-d", "--discover", action="store_true", help="print the catalog to stdout and exit")
+    parser.add_argument("--test", action="store_true",
+                        help="check the API key and the connection to Close, then exit (0 = OK)")
+    parser.add_argument("--about", action="store_true", help="describe the tap and its settings, then exit")
+    parser.add_argument("--format", choices=("text", "json", "markdown"), default="text",
+                        help="output format of --about (default text)")
+    parser.add_argument("--version", action="version", version=f"tap-close {__version__}")
+    return parser
+
+
+def run(args) -> int:
+    if args.about:
+        print(about(args.format))
+        return 0
+    if not args.config:
+        raise InputError("--config is required (a JSON file with at least api_key and start_date)")
+    config, _ = load_config(args.config)
+    REDACTOR.add(config.api_key)
+    client = CloseClient(config)
+    if args.test:
+        me = client.check_access()
+        orgs = [o.get("id") for o in me.get("organizations") or [] if isinstance(o, dict)]
+        print(f"OK: connected to {config.base_url} as {me.get('email') or me.get('id')}"
+              + (f" (organization {', '.join(orgs)})" if orgs else ""))
+        return 0
+    if args.discover:
+        catalog = discover(client)
+        json.dump(catalog, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    catalog_path = args.catalog or args.properties
+    state = State(load_json_file(args.state, "state", InputError) if args.state else None)
+    if catalog_path:
+        catalog = load_json_file(catalog_path, "catalog", InputError)
+    else:
+        LOGGER.info("no catalog given: discovering and syncing every stream")
+        catalog = select_all(discover(client))
+    selected = selected_streams(catalog, STREAMS)
+    if not selected:
+        LOGGER.warning("the catalog selects no stream; nothing to sync")
+    writer = SingerWriter()
+    sync(client, config, selected, state, writer)
+    return 0
+
+
+def main(argv=None) -> int:
+    setup_logging()
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except TapCloseError as exc:
+        LOGGER.critical("%s", exc)
+    except KeyboardInterrupt:
+        LOGGER.critical("interrupted")
+        return 130
+    except BrokenPipeError:
+        # The target went away; nothing more can be delivered.
+        sys.stderr.write("CRITICAL the output pipe was closed by the reader\n")
+        return 1
+    except Exception as exc:  # last resort: one line, no traceback, key redacted by the filter
+        LOGGER.critical("unexpected %s: %s (set TAP_CLOSE_LOG_LEVEL=DEBUG for details)",
+                        exc.__class__.__name__, exc)
+        LOGGER.debug("traceback", exc_info=True)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,170 @@
+"""The HTTP client for Close: one session, Basic auth, retries, rate-limit pacing and a
+table from HTTP status to exception."""
+
+from __future__ import annotations
+
+import json
+import logging
+from urllib.parse import urlencode
+
+import backoff
+import requests
+
+from . import __version__
+from .config import Config
+from . import metrics
+from .errors import (
+    AuthError, BadRequestError, CloseAPIError, NotFoundError, RateLimitedError, ServerError,
+    UnexpectedResponseError,
+)
+from .ratelimit import Pacer, retry_wait
+
+LOGGER = logging.getLogger("tap_close")
+
+# Status → (exception, what it means for a user). 5xx and 429 are retried before they surface.
+STATUS_ERRORS: dict[int, tuple[type[CloseAPIError], str]] = {
+    400: (BadRequestError, "Close rejected the request"),
+    401: (AuthError, "Close rejected the API key (401): check config key 'api_key'"),
+    402: (CloseAPIError, "Close says the organization's plan does not allow this (402)"),
+    403: (AuthError, "the API key is not allowed to read this (403): check the key's user and role"),
+    404: (NotFoundError, "Close answered 404 Not Found"),
+    405: (CloseAPIError, "Close does not allow this method here (405)"),
+    429: (RateLimitedError, "Close kept rate-limiting the tap (429) beyond the retry budget"),
+}
+RETRYABLE_STATUS = {500, 502, 503, 504}
+MAX_SERVER_TRIES = 8          # 5xx and connection errors
+MAX_SERVER_SECONDS = 900
+MAX_RATE_LIMIT_TRIES = 30     # 429s are normal under load; each waits as Close says
+# Long `_fields` lists would make a URL too long; Close accepts the same query as a POST
+# with `x-http-method-override: GET` and the parameters in the body.
+MAX_QUERY_LENGTH = 3000
+
+
+class _RateLimited(Exception):
+    def __init__(self, wait: float, response):
+        super().__init__(f"rate limited for {wait:g}s")
+        self.wait = wait
+        self.response = response
+
+
+class _Retryable(Exception):
+    """A 5xx, timeout or broken connection: worth another try."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+def endpoint_group(path: str) -> str:
+    """Close rate-limits per endpoint group; the first path segment identifies ours."""
+    segment = path.strip("/").split("/", 1)[0]
+    return "custom_field" if segment == "custom_fields" else segment
+
+
+def _close_message(response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, str):
+            return error
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return error["message"]
+        if body.get("errors") or body.get("field-errors"):
+            return json.dumps({k: body.get(k) for k in ("errors", "field-errors")})
+    return ""
+
+
+class CloseClient:
+    def __init__(self, config: Config, session: requests.Session | None = None, pacer: Pacer | None = None):
+        self.base_url = config.base_url
+        self.timeout = config.request_timeout
+        self.session = session or requests.Session()
+        self.session.auth = (config.api_key, "")
+        self.session.headers.update({
+            "User-Agent": config.user_agent or f"tap-close/{__version__}",
+            "Accept": "application/json",
+        })
+        self.pacer = pacer or Pacer()
+
+    def get(self, path: str, params: dict | None = None) -> dict:
+        """GET a Close endpoint and return its JSON object, retrying what is transient."""
+        return self._request_with_rate_limit(path, dict(params or {}))
+
+    def _request_with_rate_limit(self, path, params):
+        @backoff.on_exception(backoff.runtime, _RateLimited, value=lambda exc: exc.wait,
+                              max_tries=MAX_RATE_LIMIT_TRIES, jitter=None, logger=None,
+                              on_giveup=self._give_up_429,
+                              on_backoff=lambda d: LOGGER.info(
+                                  "rate limited on %s, waiting %.1fs", path, d["wait"]))
+        def attempt():
+            return self._request_with_retries(path, params)
+        return attempt()
+
+    def _give_up_429(self, details):
+        raise RateLimitedError(STATUS_ERRORS[429][1], 429)
+
+    def _request_with_retries(self, path, params):
+        @backoff.on_exception(backoff.expo, _Retryable, max_tries=MAX_SERVER_TRIES,
+                              max_time=MAX_SERVER_SECONDS, factor=1, max_value=60, logger=None,
+                              on_backoff=lambda d: LOGGER.warning(
+                                  "retrying %s after %s (try %d)", path, d["exception"], d["tries"]),
+                              on_giveup=lambda d: self._give_up_server(path, d))
+        def attempt():
+            return self._send(path, params)
+        return attempt()
+
+    @staticmethod
+    def _give_up_server(path, details):
+        exc = details["exception"]
+        raise ServerError(f"Close did not answer GET {path} successfully after {details['tries']} tries "
+                          f"(last: {exc})", exc.status)
+
+    def _send(self, path: str, params: dict) -> dict:
+        group = endpoint_group(path)
+        self.pacer.wait(group)
+        url = f"{self.base_url}/{path.strip('/')}/"
+        query = urlencode(params)
+        LOGGER.debug("GET %s?%s", url, query)
+        try:
+            with metrics.http_request_timer(path) as tags:
+                if len(query) > MAX_QUERY_LENGTH:
+                    response = self.session.post(url, json={"_params": params}, timeout=self.timeout,
+                                                 headers={"x-http-method-override": "GET"})
+                else:
+                    response = self.session.get(url, params=params, timeout=self.timeout)
+                tags["http_status_code"] = response.status_code
+                tags["status"] = "succeeded" if response.status_code < 400 else "failed"
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise _Retryable(f"{exc.__class__.__name__} on {path}") from None
+        self.pacer.observe(group, response.headers)
+        status = response.status_code
+        if status == 429:
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            wait = retry_wait(response.headers, body)
+            self.pacer.hold(group, wait)
+            raise _RateLimited(wait, response)
+        if status in RETRYABLE_STATUS or status >= 500:
+            raise _Retryable(f"HTTP {status} on {path}", status)
+        if status >= 400:
+            exc_class, meaning = STATUS_ERRORS.get(status, (CloseAPIError, f"Close answered HTTP {status}"))
+            message = _close_message(response)
+            detail = f"{meaning} on GET {path}" + (f": {message}" if message else "")
+            raise exc_class(detail, status)
+        try:
+            body = response.json()
+        except ValueError:
+            raise UnexpectedResponseError(f"Close answered GET {path} with a body that is not JSON") from None
+        if not isinstance(body, dict):
+            raise UnexpectedResponseError(
+                f"Close answered GET {path} with JSON {type(body).__name__}, expected an object")
+        return body
+
+    def check_access(self) -> dict:
+        """A cheap authenticated call: raises AuthError when the key is wrong."""
+        return self.get("me", {"_fields": "id,email,organizations"})

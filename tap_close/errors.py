@@ -1,0 +1,48 @@
+"""The tap's exceptions. Every failure a user can cause or meet is one of these, so the
+command line can print one clear line and exit non-zero instead of a traceback."""
+
+from __future__ import annotations
+
+
+class TapCloseError(Exception):
+    """A failure explained in one line."""
+
+
+class ConfigError(TapCloseError):
+    """The config file is missing, unreadable or has a bad value."""
+
+
+class InputError(TapCloseError):
+    """The state or catalog file is missing, unreadable or malformed."""
+
+
+class CloseAPIError(TapCloseError):
+    """Close answered with an error, or with something that is not Close's envelope."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+class BadRequestError(CloseAPIError):
+    """400: Close rejected the query (bad filter, `_limit` or `_skip` beyond its maximum)."""
+
+
+class AuthError(CloseAPIError):
+    """401/403: the API key is wrong, revoked or lacks permission. Never retried."""
+
+
+class NotFoundError(CloseAPIError):
+    """404: unknown URL or object; on a list page, a record deleted while paging."""
+
+
+class RateLimitedError(CloseAPIError):
+    """429 that outlived the retries."""
+
+
+class ServerError(CloseAPIError):
+    """5xx or a broken connection that outlived the retries."""
+
+
+class UnexpectedResponseError(CloseAPIError):
+    """A 2xx whose body is not the JSON shape Close documents."""

@@ -1,0 +1,41 @@
+import logging
+from datetime import timedelta
+from functools import partial
+
+from ..timeutil import format_datetime
+from .base import Stream, Unit, date_windows, window_label
+from .paging import cursor_pages
+
+LOGGER = logging.getLogger("tap_close")
+RETENTION = timedelta(days=30)
+# Close: events can become visible late or be consolidated; re-scan the latest five minutes.
+RESCAN = timedelta(minutes=5)
+# Start a little inside the retention horizon so a window never begins at events Close is
+# expiring at that moment.
+HORIZON_MARGIN = timedelta(minutes=10)
+
+
+class EventLog(Stream):
+    """GET /event/: Close's change log, cursor-paged newest first, kept for about 30 days.
+    Read in date_updated windows, each walked with its cursor, so every window is a unit."""
+    tap_stream_id = "event_log"
+    path = "event"
+    replication_key = "date_updated"
+    page_size = 50
+    window = timedelta(days=7)
+
+    def units(self, ctx):
+        start = ctx.start_date if ctx.bookmark is None else max(ctx.start_date, ctx.bookmark - RESCAN)
+        horizon = ctx.sync_start - RETENTION + HORIZON_MARGIN
+        if start < horizon:
+            LOGGER.warning("event_log: Close keeps only 30 days of events; events from %s to %s are no "
+                           "longer available and are not replicated", format_datetime(start),
+                           format_datetime(horizon))
+            start = horizon
+        for lo, hi in date_windows(start, ctx.sync_start, self.window):
+            yield Unit(label=window_label(lo, hi), fetch=partial(self._fetch, ctx, lo, hi), bookmark=hi)
+
+    def _fetch(self, ctx, lo, hi, unit):
+        params = {"date_updated__gte": format_datetime(lo), "date_updated__lt": format_datetime(hi),
+                  "_limit": self.page_size}
+        return cursor_pages(ctx.client, self.path, params)

@@ -1,0 +1,126 @@
+"""The three ways of reading a Close list, each a generator of pages (lists of records).
+
+- `offset_pages`: `_skip`/`_limit` through a small collection (users, custom fields).
+- `keyset_pages`: a sorted query re-anchored after every page at the last record's sort
+  value, so no request ever needs a deep `_skip` (Close caps it per resource) and a record
+  deleted or moved while we page cannot shift an unseen record past us.
+- `cursor_pages`: the event log's opaque `cursor_next`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable, Iterator
+
+from ..errors import CloseAPIError, NotFoundError, UnexpectedResponseError
+
+LOGGER = logging.getLogger("tap_close")
+# Close answers a list request with 404 when the record at that offset was deleted while we
+# paged ("Document has been deleted."). Asking again reads on from the same place.
+DELETED_RETRIES = 5
+Page = list[dict]
+
+
+def read_page(client, path: str, params: dict) -> tuple[Page, bool]:
+    body = client.get(path, params)
+    data, has_more = body.get("data"), body.get("has_more")
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise UnexpectedResponseError(f"Close answered GET {path} without a 'data' list of objects")
+    if not isinstance(has_more, bool):
+        raise UnexpectedResponseError(f"Close answered GET {path} without a boolean 'has_more'")
+    if has_more and not data:
+        raise UnexpectedResponseError(f"Close answered GET {path} with has_more but no data")
+    return data, has_more
+
+
+def offset_pages(client, path: str, params: dict, page_size: int) -> Iterator[Page]:
+    skip, yielded, retries = 0, set(), 0
+    while True:
+        try:
+            data, has_more = read_page(client, path, {**params, "_skip": skip, "_limit": page_size})
+        except NotFoundError:
+            if skip == 0 or retries >= DELETED_RETRIES:
+                raise
+            # A record vanished under us: start over and drop what was already emitted.
+            retries += 1
+            LOGGER.info("a record was deleted while paging %s; reading it again from the start", path)
+            skip = 0
+            continue
+        fresh = [record for record in data if record.get("id") not in yielded]
+        yielded.update(record.get("id") for record in fresh)
+        if fresh:
+            yield fresh
+        if not has_more:
+            return
+        skip += len(data)
+
+
+def keyset_pages(client, path: str, query: Callable[[Any, int], dict], key: Callable[[dict], Any],
+                 overlap: int = 10, max_skip: int = 10_000) -> Iterator[Page]:
+    """Page a sorted query: `query(boundary, skip)` builds the params, inclusive of
+    `boundary` (None for the first page); `key(record)` is the record's sort value at the
+    precision the filter compares.
+
+    After each page the boundary moves to the last record's key. Records with exactly that
+    key are read again by the next query and dropped by id; when more of them share one key
+    than a page holds, `_skip` steps over those already seen, less an `overlap` that absorbs
+    deletions among them.
+    """
+    boundary, seen_at_boundary, retries = None, set(), 0
+    while True:
+        skip = max(0, len(seen_at_boundary) - overlap)
+        if skip > max_skip:
+            raise CloseAPIError(f"more than {max_skip} records of {path} share the sort value {boundary}; "
+                                "Close cannot page through them")
+        params = query(boundary, skip)
+        try:
+            data, has_more = read_page(client, path, params)
+        except NotFoundError:
+            if boundary is None and skip == 0 or retries >= DELETED_RETRIES:
+                raise
+            retries += 1
+            LOGGER.info("a record was deleted while paging %s; asking again", path)
+            continue
+        fresh = [record for record in data if record.get("id") not in seen_at_boundary] \
+            if seen_at_boundary else data
+        if fresh:
+            yield fresh
+        if not has_more:
+            return
+        last = _key(key, data[-1], path)
+        tail = set()
+        for record in reversed(data):
+            if _key(key, record, path) != last:
+                break
+            tail.add(record.get("id"))
+        if last == boundary:
+            seen_at_boundary |= tail
+        else:
+            boundary, seen_at_boundary = last, tail
+
+
+def _key(key, record, path):
+    try:
+        return key(record)
+    except (KeyError, TypeError, ValueError):
+        raise UnexpectedResponseError(
+            f"Close returned a record of {path} without a usable sort value (id {record.get('id')!r})") from None
+
+
+def cursor_pages(client, path: str, params: dict) -> Iterator[Page]:
+    cursor, seen = None, set()
+    while True:
+        body = client.get(path, {**params, "_cursor": cursor} if cursor else params)
+        data = body.get("data")
+        if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+            raise UnexpectedResponseError(f"Close answered GET {path} without a 'data' list of objects")
+        # Close may consolidate events while we walk; never emit one twice in a walk.
+        fresh = [record for record in data if record.get("id") not in seen]
+        seen.update(record.get("id") for record in fresh)
+        if fresh:
+            yield fresh
+        cursor = body.get("cursor_next")
+        if not cursor or not data:
+            return
+        if not isinstance(cursor, str):
+            raise UnexpectedResponseError(f"Close answered GET {path} with a non-string cursor_next")

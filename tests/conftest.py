@@ -1,0 +1,1 @@
+pytest_plugins = ["close_sandbox.pytest_plugin"]

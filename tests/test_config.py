@@ -1,0 +1,70 @@
+import json
+
+import pytest
+
+from tap_close.config import DEFAULT_TIMEOUT, load_config, parse_config
+from tap_close.errors import ConfigError
+
+BASE = {"api_key": "k123", "start_date": "2024-01-01"}
+
+
+def test_minimal_config_gets_defaults():
+    config = parse_config(BASE)
+    assert config.start_date.isoformat() == "2024-01-01T00:00:00+00:00"
+    assert config.base_url == "https://api.close.com/api/v1"
+    assert config.request_timeout == DEFAULT_TIMEOUT
+    assert config.activities_lookback_hours == 24
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("2024-01-15", "2024-01-15T00:00:00+00:00"),
+    ("2024-01-15T10:30:00Z", "2024-01-15T10:30:00+00:00"),
+    ("2024-01-15T10:30:00+02:00", "2024-01-15T08:30:00+00:00"),
+    ("2024-01-15 10:00", "2024-01-15T10:00:00+00:00"),      # Meltano's naive form: UTC
+    ("01/15/2024", "2024-01-15T00:00:00+00:00"),            # Close's connection form
+])
+def test_start_date_forms(value, expected):
+    assert parse_config({**BASE, "start_date": value}).start_date.isoformat() == expected
+
+
+@pytest.mark.parametrize("raw, key", [
+    ({"start_date": "2024-01-01"}, "api_key"),
+    ({"api_key": "", "start_date": "2024-01-01"}, "api_key"),
+    ({"api_key": 5, "start_date": "2024-01-01"}, "api_key"),
+    ({"api_key": "k"}, "start_date"),
+    ({"api_key": "k", "start_date": "yesterday-ish"}, "start_date"),
+    ({"api_key": "k", "start_date": "2999-01-01"}, "start_date"),
+    ({"api_key": "k", "start_date": 20240101}, "start_date"),
+    ({**BASE, "base_url": "ftp://x"}, "base_url"),
+    ({**BASE, "request_timeout": "soon"}, "request_timeout"),
+    ({**BASE, "request_timeout": -1}, "request_timeout"),
+    ({**BASE, "activities_lookback_hours": "x"}, "activities_lookback_hours"),
+    ({**BASE, "activities_lookback_hours": True}, "activities_lookback_hours"),
+])
+def test_bad_values_name_the_key(raw, key):
+    with pytest.raises(ConfigError) as info:
+        parse_config(raw)
+    assert f"'{key}'" in str(info.value)
+
+
+@pytest.mark.parametrize("raw, expected", [("120", 120.0), (45, 45.0), (0, DEFAULT_TIMEOUT), ("0", DEFAULT_TIMEOUT),
+                                           ("", DEFAULT_TIMEOUT), (None, DEFAULT_TIMEOUT)])
+def test_request_timeout_accepts_strings_and_zero_means_default(raw, expected):
+    assert parse_config({**BASE, "request_timeout": raw}).request_timeout == expected
+
+
+def test_key_never_in_repr():
+    assert "k123" not in repr(parse_config(BASE))
+
+
+def test_config_file_errors(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(str(tmp_path / "missing.json"))
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        load_config(str(bad))
+    listed = tmp_path / "list.json"
+    listed.write_text(json.dumps([1]))
+    with pytest.raises(ConfigError, match="JSON object"):
+        load_config(str(listed))
