@@ -1,0 +1,168 @@
+"""The request pipeline for /api/v1: method override, latency and faults,
+auth, rate limiting, routing, headers, request log and stats. HTTP
+plumbing lives in server.py; this module only maps a request to a Response."""
+import base64
+import binascii
+import json
+import math
+import sys
+import time
+import traceback
+from urllib.parse import parse_qs
+
+from . import control, params as P, ratelimit, resources
+
+PREFIX = "/api/v1"
+AUTH_ERROR = ("The server could not verify that you are authorized to access the URL requested.  "
+              "You either supplied the wrong credentials (e.g. a bad password), or your browser "
+              "doesn't understand how to supply the credentials required.")
+METHOD_ERROR = "The method is not allowed for the requested URL."
+JSON = "application/json"
+
+
+class Response:
+    __slots__ = ("status", "headers", "body", "drop", "die")
+
+    def __init__(self, status, body=None, headers=None):
+        self.status = status
+        self.headers = headers or []
+        # None -> empty body; dict/list -> JSON
+        self.body = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
+        self.drop = False
+        self.die = False
+
+
+def _dropped():
+    r = Response(0)
+    r.drop = True
+    return r
+
+
+def split_path(raw):
+    path, _, query = raw.partition("?")
+    return path, {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}
+
+
+def group_of(segs):
+    if not segs:
+        return "root"
+    return "custom_field" if segs[0] == "custom_fields" else segs[0]
+
+
+def _stringify(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (list, tuple)):
+        return ",".join(_stringify(x) for x in v)
+    return "" if v is None else str(v)
+
+
+class App:
+    def __init__(self, sandbox):
+        self.sb = sandbox
+
+    def handle(self, method, raw_path, headers, body):
+        path, params = split_path(raw_path)
+        if path.startswith("/_sandbox"):
+            status, obj = control.handle(self.sb, method, path, params, body)
+            return Response(status, obj, [("Content-Type", JSON)])
+        if self.sb.dead:
+            return _dropped()
+        if not (path == PREFIX or path.startswith(PREFIX + "/")):
+            return Response(404, {"error": P.NOT_FOUND}, [("Content-Type", JSON)])
+        # Collapse duplicate slashes (Airbyte requests ".../api/v1//custom_field/lead/").
+        segs = [s for s in path[len(PREFIX):].split("/") if s]
+        norm = "/" + "/".join(segs) + ("/" if segs else "")
+        group = group_of(segs)
+        try:
+            resp = self._pipeline(method, segs, group, params, headers, body)
+        except Exception:       # a sandbox bug must not look like a network fault
+            traceback.print_exc(file=sys.stderr)
+            resp = Response(500, {"error": "Internal server error (close-sandbox bug)."}, [("Content-Type", JSON)])
+        if not resp.drop:
+            self.sb._record(method, norm, group, params, resp.status)
+            resp.die = self.sb.faults.after_response()
+        return resp
+
+    def _pipeline(self, method, segs, group, params, headers, body):
+        sb = self.sb
+        delay = sb.faults.delay_for(group)
+        if delay:
+            time.sleep(delay)
+        if sb.dead:
+            return _dropped()
+        if method == "POST" and (headers.get("x-http-method-override") or "").upper() == "GET":
+            try:
+                payload = json.loads(body or b"{}")
+                extra = payload.get("_params", {}) if isinstance(payload, dict) else None
+                if not isinstance(extra, dict):
+                    raise ValueError
+            except ValueError:
+                return self._json(400, {"error": "Invalid JSON body: expected {\"_params\": {...}}."}, group)
+            params.update({str(k): _stringify(v) for k, v in extra.items()})
+            method = "GET"
+        fault = sb.faults.before(group)
+        if fault and fault[0] == "fail":
+            return self._json(fault[1], None, group)
+        if fault and fault[0] == "storm":
+            return self._storm(fault[1], group)
+        if not self._authorized(headers.get("Authorization")):
+            return self._json(401, {"error": AUTH_ERROR}, group)
+        decision = sb.limits.take(sb.api_key, group)
+        if not decision.allowed:
+            return self._limited(decision, group)
+        found = resources.route(segs)
+        if found is None:
+            return self._json(404, {"error": P.NOT_FOUND}, group, decision)
+        if method != "GET":
+            return self._json(405, {"error": METHOD_ERROR}, group, decision)
+        _, handler, args = found
+        try:
+            return self._json(200, handler(sb, params, *args), group, decision)
+        except P.ApiError as e:
+            return self._json(e.status, e.body, group, decision)
+
+    def _authorized(self, header):
+        """HTTP Basic with the API key as user name and an EMPTY password."""
+        if not header or not header.startswith("Basic "):
+            return False
+        try:
+            raw = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            return False
+        user, sep, password = raw.partition(":")
+        return bool(sep) and password == "" and user == self.sb.api_key
+
+    def _json(self, status, body, group, decision=None):
+        if decision is None:
+            decision = self.sb.limits.take(self.sb.api_key, group, consume=False)
+        return Response(status, body, [("Content-Type", JSON), ("RateLimit", decision.header())])
+
+    def _limited(self, d, group):
+        limits = self.sb.limits
+        wait = max(1, int(math.ceil(d.retry_after)))
+        headers = [("Content-Type", JSON), ("RateLimit", "limit=%d, remaining=0, reset=%d" % (d.limit, max(d.reset, 1)))]
+        if limits.retry_after_header:
+            headers.append(("Retry-After", str(wait)))
+        body = None
+        if limits.body == "legacy":
+            body = {"error": {"message": "API call count exceeded for this period",
+                              "rate_reset": round(max(d.retry_after, 0.001), 6), "rate_limit": d.limit,
+                              "rate_window": max(1, int(round(d.burst / d.rate))),
+                              "rate_limit_type": "key", "rate_endpoint_group": ratelimit.group_hex(group)}}
+        return Response(429, body, headers)
+
+    def _storm(self, f, group):
+        d = self.sb.limits.take(self.sb.api_key, group, consume=False)
+        wait = max(1, int(math.ceil(f["retry_after"])))
+        headers = [("Content-Type", JSON), ("RateLimit", "limit=%d, remaining=0, reset=%d" % (d.limit, wait))]
+        if f["retry_after_header"]:
+            headers.append(("Retry-After", str(wait)))
+        body = None
+        if f["body"] == "legacy":
+            rate = d.rate or d.limit
+            body = {"error": {"message": "API call count exceeded for this period",
+                              "rate_reset": float(f["retry_after"]), "rate_limit": d.limit,
+                              "rate_window": max(1, int(round(d.burst / rate))),
+                              "rate_limit_type": "key", "rate_endpoint_group": ratelimit.group_hex(group)}}
+        return Response(429, body, headers)

@@ -1,0 +1,119 @@
+"""Fault injection (reference sections 4.1, 6.3, 7): latency, 5xx with an
+empty JSON body, a burst of failures, the "Document has been deleted" 404
+during offset paging, 429 storms, and a crash (die_after)."""
+import threading
+
+
+class Faults:
+    def __init__(self, latency=0.0):
+        self._lock = threading.Lock()
+        self._on_die = None            # set by Sandbox: closes the listener and connections
+        self.clear()
+        self._latency[None] = float(latency or 0.0)
+
+    def clear(self):
+        with getattr(self, "_lock", threading.Lock()):
+            self._latency = {None: 0.0}
+            self._every = []
+            self._bursts = []
+            self._deleted = []
+            self._storms = []
+            self._die_remaining = None
+
+    # -- configuration --------------------------------------------------------
+    def latency(self, seconds, group=None):
+        """Sleep this long before answering (per group, or all when None)."""
+        with self._lock:
+            self._latency[group] = float(seconds)
+
+    def fail_every(self, k, status=503, group=None):
+        """Every k-th matching request answers `status` with an empty body."""
+        if k < 1:
+            raise ValueError("k must be >= 1")
+        with self._lock:
+            self._every.append({"k": int(k), "status": int(status), "group": group, "seen": 0})
+
+    def fail_burst(self, n, status=502, group=None):
+        with self._lock:
+            self._bursts.append({"n": int(n), "status": int(status), "group": group})
+
+    def deleted_404(self, n=1, group=None):
+        """The next n offset-paged list requests with _skip>0 answer 404
+        {"error": "Empty query: Document has been deleted."}."""
+        with self._lock:
+            self._deleted.append({"n": int(n), "group": group})
+
+    def rate_limit_storm(self, n, group=None, retry_after=1, body="legacy", retry_after_header=True):
+        """The next n matching requests answer 429 whatever the bucket says."""
+        if body not in ("legacy", "empty"):
+            raise ValueError("body must be 'legacy' or 'empty'")
+        with self._lock:
+            self._storms.append({"n": int(n), "group": group, "retry_after": retry_after,
+                                 "body": body, "retry_after_header": retry_after_header})
+
+    def die_after(self, n):
+        """After n more API requests the server stops (listener closed,
+        in-flight connections dropped)."""
+        with self._lock:
+            self._die_remaining = int(n)
+        if n <= 0 and self._on_die:
+            self._on_die()
+
+    # -- hooks used by the request pipeline ----------------------------------
+    def delay_for(self, group):
+        with self._lock:
+            return self._latency.get(group, self._latency.get(None, 0.0))
+
+    @staticmethod
+    def _match(f, group):
+        return f["group"] is None or f["group"] == group
+
+    def before(self, group):
+        """None, ("fail", status) or ("storm", settings)."""
+        with self._lock:
+            hit = None
+            for f in self._every:
+                if self._match(f, group):
+                    f["seen"] += 1
+                    if f["seen"] % f["k"] == 0 and hit is None:
+                        hit = ("fail", f["status"])
+            for f in self._bursts:
+                if hit is None and f["n"] > 0 and self._match(f, group):
+                    f["n"] -= 1
+                    hit = ("fail", f["status"])
+            for f in self._storms:
+                if hit is None and f["n"] > 0 and self._match(f, group):
+                    f["n"] -= 1
+                    hit = ("storm", f)
+            self._bursts = [f for f in self._bursts if f["n"] > 0]
+            self._storms = [f for f in self._storms if f["n"] > 0]
+            return hit
+
+    def take_deleted(self, group):
+        with self._lock:
+            for f in self._deleted:
+                if f["n"] > 0 and self._match(f, group):
+                    f["n"] -= 1
+                    self._deleted = [x for x in self._deleted if x["n"] > 0]
+                    return True
+            return False
+
+    def after_response(self):
+        """Called once per answered API request; True when the server must die now."""
+        with self._lock:
+            if self._die_remaining is None:
+                return False
+            self._die_remaining -= 1
+            if self._die_remaining <= 0:
+                self._die_remaining = None
+                return True
+            return False
+
+    def snapshot(self):
+        with self._lock:
+            return {"latency": {str(k): v for k, v in self._latency.items()},
+                    "fail_every": [dict(f) for f in self._every],
+                    "fail_burst": [dict(f) for f in self._bursts],
+                    "deleted_404": [dict(f) for f in self._deleted],
+                    "rate_limit_storm": [dict(f) for f in self._storms],
+                    "die_after": self._die_remaining}

@@ -1,0 +1,159 @@
+"""The Sandbox facade: generates the organization, serves it over HTTP in a
+daemon thread, and exposes mutations, faults, limits, the request log and
+stats to tests."""
+import threading
+import time
+
+from . import timefmt
+from .app import App
+from .clock import Clock
+from .faults import Faults
+from .generator import generate
+from .params import PagingLimits
+from .ratelimit import RateLimits
+from .resources import QueryCache
+from .server import SandboxServer
+from .store import Store
+
+
+class Sandbox:
+    def __init__(self, api_key="test-key", seed=1, leads=100, users=8, activities_per_lead=5,
+                 tasks_per_lead=2, events=300, days=365, minute_cluster=0, day_cluster=0,
+                 max_skip=250000, rate=None, burst=None, latency=0.0, rate_limit_body="legacy",
+                 now=None, retry_after_header=True, host="127.0.0.1", port=0, log=None):
+        if rate_limit_body not in ("legacy", "empty"):
+            raise ValueError("rate_limit_body must be 'legacy' or 'empty'")
+        self.api_key = api_key
+        self.seed = seed
+        self.host, self.port = host, port
+        self.clock = Clock(now)
+        data = generate(seed=seed, leads=leads, users=users, activities_per_lead=activities_per_lead,
+                        tasks_per_lead=tasks_per_lead, events=events, days=days,
+                        minute_cluster=minute_cluster, day_cluster=day_cluster,
+                        now_us=self.clock.now_us())
+        self.store = Store(data, self.clock, seed)
+        self.limits = RateLimits(rate, burst, rate_limit_body, retry_after_header)
+        self.faults = Faults(latency)
+        self.faults._on_die = self._die
+        self.paging = PagingLimits(max_skip)
+        self.query_cache = QueryCache()
+        self.request_log = []
+        self._log = log
+        self._stats_lock = threading.Lock()
+        self._stats = {"requests": {}, "status": {}, "rate_limited": {}}
+        self.dead = False
+        self._server = None
+        self._thread = None
+        self.url = None
+        self._app = App(self)
+
+    # -- lifecycle --------------------------------------------------------------
+    def start(self, port=None):
+        if self._server is not None:
+            return self
+        self._server = SandboxServer((self.host, self.port if port is None else port), self._app,
+                                     on_crash=self._mark_dead)
+        self.port = self._server.server_address[1]
+        self.url = "http://%s:%d/api/v1" % (self.host, self.port)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="close-sandbox", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        srv, self._server = self._server, None
+        if srv is None:
+            return
+        if not srv.crashed:
+            srv.shutdown()
+            srv.server_close()
+        srv.drop_connections()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def _mark_dead(self):
+        self.dead = True
+
+    def _die(self):
+        self.dead = True
+        if self._server is not None:
+            self._server.crash()
+
+    # -- observability ------------------------------------------------------------
+    def _record(self, method, path, group, params, status):
+        self.request_log.append({"method": method, "path": path, "group": group,
+                                 "params": dict(params), "status": status, "ts": time.time()})
+        with self._stats_lock:
+            s = self._stats
+            s["requests"][group] = s["requests"].get(group, 0) + 1
+            codes = s["status"].setdefault(group, {})
+            codes[status] = codes.get(status, 0) + 1
+            if status == 429:
+                s["rate_limited"][group] = s["rate_limited"].get(group, 0) + 1
+        if self._log is not None:
+            try:
+                self._log.write("%s %s %d\n" % (method, path, status))
+                self._log.flush()
+            except (OSError, ValueError):
+                pass
+
+    def stats(self):
+        with self._stats_lock:
+            return {"requests": dict(self._stats["requests"]),
+                    "status": {g: dict(c) for g, c in self._stats["status"].items()},
+                    "rate_limited": dict(self._stats["rate_limited"])}
+
+    @property
+    def clusters(self):
+        """{"minute"|"day": (start, end)} aware datetimes of the cluster windows."""
+        return {k: (timefmt.from_us(lo), timefmt.from_us(hi)) for k, (lo, hi) in self.store.windows.items()}
+
+    # -- paging knobs --------------------------------------------------------------
+    def max_skip(self, group, n):
+        self.paging.skip[group] = int(n)
+
+    def max_limit(self, group, n):
+        self.paging.limit[group] = int(n)
+
+    # -- mutations (delegated; timestamps are the sandbox clock's now) --------------
+    def add_lead(self, **overrides):
+        return self.store.add_lead(**overrides)
+
+    def update_lead(self, lead_id, **changes):
+        return self.store.update_lead(lead_id, **changes)
+
+    def delete_lead(self, lead_id):
+        return self.store.delete_lead(lead_id)
+
+    def add_activity(self, lead_id, _type="Note", **overrides):
+        return self.store.add_activity(lead_id, _type, **overrides)
+
+    def update_activity(self, activity_id, **changes):
+        return self.store.update_activity(activity_id, **changes)
+
+    def add_task(self, lead_id, _type="lead", **overrides):
+        return self.store.add_task(lead_id, _type, **overrides)
+
+    def update_task(self, task_id, **changes):
+        return self.store.update_task(task_id, **changes)
+
+    def update_contact(self, contact_id, **changes):
+        return self.store.update_contact(contact_id, **changes)
+
+    def update_opportunity(self, opportunity_id, **changes):
+        return self.store.update_opportunity(opportunity_id, **changes)
+
+    def update_user(self, user_id, **changes):
+        return self.store.update_user(user_id, **changes)
+
+    def update_custom_field(self, object_type, cf_id, **changes):
+        return self.store.update_custom_field(object_type, cf_id, **changes)
+
+    def add_event(self, **fields):
+        return self.store.add_event(**fields)

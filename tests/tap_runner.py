@@ -1,0 +1,55 @@
+"""Runs `tap-close` as a user would (a subprocess) and parses what it prints."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class TapRun:
+    returncode: int
+    stdout: str
+    stderr: str
+    messages: list = field(default_factory=list)
+
+    def of_type(self, kind):
+        return [m for m in self.messages if m["type"] == kind]
+
+    def records(self, stream=None):
+        return [m["record"] for m in self.of_type("RECORD") if stream is None or m["stream"] == stream]
+
+    def ids(self, stream):
+        return {r["id"] for r in self.records(stream)}
+
+    def schemas(self):
+        return {m["stream"]: m for m in self.of_type("SCHEMA")}
+
+    @property
+    def final_state(self):
+        return self.of_type("STATE")[-1]["value"]
+
+
+def write_json(path: Path, value) -> str:
+    path.write_text(json.dumps(value))
+    return str(path)
+
+
+def run_tap(args, tmp_path: Path, config=None, state=None, catalog=None, env=None, timeout=300) -> TapRun:
+    argv = [sys.executable, "-m", "tap_close", *args]
+    if config is not None:
+        argv += ["--config", write_json(tmp_path / "config.json", config)]
+    if state is not None:
+        argv += ["--state", write_json(tmp_path / "state.json", state)]
+    if catalog is not None:
+        argv += ["--catalog", write_json(tmp_path / "catalog.json", catalog)]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})}, cwd=Path(__file__).resolve().parent.parent)
+    messages = []
+    if proc.stdout.lstrip().startswith("{") and not proc.stdout.lstrip().startswith('{\n  "streams"'):
+        messages = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+    return TapRun(proc.returncode, proc.stdout, proc.stderr, messages)

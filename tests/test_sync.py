@@ -1,0 +1,220 @@
+"""Full and incremental syncs through the CLI, checked record by record against the
+sandbox's own data."""
+
+import json
+from datetime import timedelta
+
+import jsonschema
+import pytest
+
+from tap_close.streams.event_log import HORIZON_MARGIN, RETENTION
+from tap_close.timeutil import floor_minute, now_utc, parse_datetime
+from tap_runner import run_tap
+
+START = "2025-06-01T00:00:00Z"
+
+
+def since(records, field, bound):
+    return {r["id"] for r in records if parse_datetime(r[field]) >= bound}
+
+
+def expected_ids(sb, start, run_started):
+    """What a sync from `start` must deliver, by the stream rules."""
+    horizon = run_started - RETENTION + HORIZON_MARGIN
+    return {
+        "users": {r["id"] for r in sb.store.records("user")},
+        "custom_fields": {r["id"] for r in sb.store.records("custom_field")},
+        "leads": since(sb.store.records("lead"), "date_updated", floor_minute(start)),
+        "tasks": since(sb.store.records("task"), "date_updated", start),
+        "activities": since(sb.store.records("activity"), "date_created", start),
+        "event_log": {r["id"] for r in sb.store.records("event")
+                      if parse_datetime(r["date_updated"]) >= max(start, horizon)},
+    }
+
+
+def config_for(sb, **extra):
+    return {"api_key": sb.api_key, "start_date": START, "base_url": sb.url, **extra}
+
+
+@pytest.fixture(scope="module")
+def org(module_sandbox_factory):
+    return module_sandbox_factory(seed=11, leads=120, activities_per_lead=4, events=400, days=500)
+
+
+@pytest.fixture(scope="module")
+def full_run(org, tmp_path_factory):
+    started = now_utc()
+    run = run_tap([], tmp_path_factory.mktemp("full"), config=config_for(org))
+    assert run.returncode == 0, run.stderr[-3000:]
+    return started, run
+
+
+def test_full_sync_emits_every_record_the_rules_call_for(org, full_run):
+    started, run = full_run
+    expected = expected_ids(org, parse_datetime(START), started)
+    for stream, ids in expected.items():
+        assert ids, f"the sandbox org should have {stream} to test"
+        got = run.ids(stream)
+        assert got == ids, (stream, len(got), len(ids), sorted(ids - got)[:5], sorted(got - ids)[:5])
+
+
+def test_dimensions_ignore_start_date(org, full_run):
+    _, run = full_run
+    start = parse_datetime(START)
+    assert any(parse_datetime(r["date_updated"]) < start for r in org.store.records("user")) or \
+        any(parse_datetime(r["date_updated"]) < start for r in org.store.records("custom_field")), \
+        "the org should have dimensions older than the start date"
+    assert run.ids("users") == {r["id"] for r in org.store.records("user")}
+
+
+def test_every_record_is_valid_against_its_schema(full_run):
+    _, run = full_run
+    schemas = run.schemas()
+    checker = jsonschema.FormatChecker()
+    for stream, message in schemas.items():
+        validator = jsonschema.Draft4Validator(message["schema"], format_checker=checker)
+        for record in run.records(stream):
+            errors = list(validator.iter_errors(record))
+            assert not errors, (stream, record["id"], errors[0].message)
+            assert set(record) <= set(message["schema"]["properties"])
+
+
+def test_message_order_and_state(full_run):
+    _, run = full_run
+    seen_schema = set()
+    for message in run.messages:
+        if message["type"] == "SCHEMA":
+            assert message["stream"] not in seen_schema, "one SCHEMA per stream"
+            seen_schema.add(message["stream"])
+        if message["type"] == "RECORD":
+            assert message["stream"] in seen_schema
+            assert message["time_extracted"].endswith("Z")
+    assert run.messages[-1]["type"] == "STATE"
+    state = run.final_state
+    assert state["currently_syncing"] is None
+    assert set(state["bookmarks"]) == {"activities", "custom_fields", "event_log", "leads", "tasks", "users"}
+    for stream, keys in state["bookmarks"].items():
+        (key, value), = keys.items()
+        assert parse_datetime(value) <= now_utc()
+
+
+def test_dates_are_rfc3339_utc(full_run):
+    _, run = full_run
+    event = run.records("event_log")[0]
+    assert event["date_created"].endswith("Z") and "T" in event["date_created"]
+    lead = run.records("leads")[0]
+    assert lead["date_updated"].endswith("Z")
+    task = next(r for r in run.records("tasks") if r.get("date"))
+    assert len(task["date"]) == 10
+
+
+def test_state_after_each_window_and_currently_syncing(full_run):
+    _, run = full_run
+    states = [m["value"] for m in run.of_type("STATE")]
+    assert any(s.get("currently_syncing") == "activities" for s in states)
+    activity_marks = [s["bookmarks"]["activities"]["date_created"] for s in states
+                      if "activities" in s.get("bookmarks", {})]
+    assert len(set(activity_marks)) > 3, "activities bookmark should advance window by window"
+    assert activity_marks == sorted(activity_marks, key=parse_datetime)
+
+
+def test_incremental_sync_emits_changes_and_few_unchanged(org, full_run, tmp_path):
+    _, first = full_run
+    state = first.final_state
+    leads = org.store.records("lead")
+    tasks = org.store.records("task")
+    changed_leads = [org.update_lead(lead["id"], description="changed")["id"] for lead in leads[:3]]
+    new_activity = org.add_activity(leads[5]["id"], _type="Note", note="fresh")["id"]
+    changed_task = org.update_task(tasks[0]["id"], text="changed task")["id"]
+    user = org.store.records("user")[0]
+    org.update_user(user["id"], first_name="Renamed")
+    run = run_tap([], tmp_path, config=config_for(org), state=state)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert set(changed_leads) <= run.ids("leads")
+    assert new_activity in run.ids("activities")
+    assert changed_task in run.ids("tasks")
+    assert user["id"] in run.ids("users")
+    assert run.ids("users") == {user["id"]} | _same_minute_users(org, state)
+    # Unchanged records: only the re-read minute of leads and the lookback day of activities.
+    total_first = len(first.records())
+    assert len(run.records()) < total_first / 4
+    changed_events = {e["id"] for e in org.store.records("event")} - first.ids("event_log")
+    assert changed_events <= run.ids("event_log")
+
+
+def _same_minute_users(org, state):
+    mark = parse_datetime(state["bookmarks"]["users"]["date_updated"])
+    return {u["id"] for u in org.store.records("user") if parse_datetime(u["date_updated"]) >= mark}
+
+
+def test_activities_reread_the_lookback_window(org, full_run, tmp_path):
+    _, first = full_run
+    state = first.final_state
+    before = len(org.request_log)
+    run = run_tap([], tmp_path, config=config_for(org, activities_lookback_hours=48), state=state)
+    assert run.returncode == 0
+    mark = parse_datetime(state["bookmarks"]["activities"]["date_created"])
+    activity_requests = [r for r in org.request_log[before:] if r["path"].startswith("/activity")]
+    first_lo = parse_datetime(activity_requests[0]["params"]["date_created__gte"])
+    assert first_lo == mark - timedelta(hours=48)
+    assert run.ids("activities") == since(org.store.records("activity"), "date_created", first_lo)
+
+
+def test_leads_bookmark_minute_is_read_again(org, full_run, tmp_path):
+    _, first = full_run
+    state = first.final_state
+    mark = parse_datetime(state["bookmarks"]["leads"]["date_updated"])
+    assert mark == floor_minute(mark)
+    before = len(org.request_log)
+    run = run_tap([], tmp_path, config=config_for(org), state=state)
+    lead_queries = [r["params"]["query"] for r in org.request_log[before:] if r["path"].startswith("/lead")]
+    assert lead_queries[0].startswith(f'date_updated>="{mark.strftime("%Y-%m-%dT%H:%M")}"')
+
+
+def test_field_selection_prunes_schema_records_and_request(org, tmp_path):
+    disc = run_tap(["--discover"], tmp_path, config=config_for(org))
+    catalog = json.loads(disc.stdout)
+    for entry in catalog["streams"]:
+        if entry["tap_stream_id"] != "users":
+            continue
+        for item in entry["metadata"]:
+            if item["breadcrumb"] == []:
+                item["metadata"]["selected"] = True
+            elif item["breadcrumb"][1] not in ("id", "date_updated", "email"):
+                item["metadata"]["selected"] = False
+    before = len(org.request_log)
+    run = run_tap([], tmp_path, config=config_for(org), catalog=catalog)
+    assert run.returncode == 0, run.stderr
+    assert set(run.schemas()) == {"users"}
+    assert set(run.schemas()["users"]["schema"]["properties"]) == {"id", "date_updated", "email"}
+    assert all(set(r) <= {"id", "date_updated", "email"} for r in run.records("users"))
+    assert run.ids("users") == {u["id"] for u in org.store.records("user")}
+    fields = [r["params"].get("_fields") for r in org.request_log[before:] if r["path"].startswith("/user")]
+    assert fields and all(set(f.split(",")) == {"id", "date_updated", "email"} for f in fields)
+
+
+def test_legacy_properties_flag_and_unknown_custom_field(org, tmp_path):
+    disc = run_tap(["--discover"], tmp_path, config=config_for(org))
+    catalog = json.loads(disc.stdout)
+    catalog["streams"] = [e for e in catalog["streams"] if e["tap_stream_id"] == "leads"]
+    entry = catalog["streams"][0]
+    entry["metadata"][0]["metadata"]["selected"] = True
+    dropped = next(k for k in entry["schema"]["properties"] if k.startswith("custom.cf_"))
+    del entry["schema"]["properties"][dropped]      # a custom field created after discovery
+    path = tmp_path / "props.json"
+    path.write_text(json.dumps(catalog))
+    run = run_tap(["--properties", str(path)], tmp_path, config=config_for(org))
+    assert run.returncode == 0, run.stderr
+    assert run.records("leads")
+    assert dropped in run.stderr and "discovery" in run.stderr
+    assert all(dropped not in r for r in run.records("leads"))
+
+
+def test_old_start_date_warns_about_the_event_horizon(org, full_run):
+    _, run = full_run
+    assert "30 days" in run.stderr and "event_log" in run.stderr
+
+
+def test_api_key_never_printed(org, full_run):
+    _, run = full_run
+    assert org.api_key not in run.stdout and org.api_key not in run.stderr
