@@ -106,6 +106,10 @@ class App:
             return self._json(fault[1], None, group)
         if fault and fault[0] == "storm":
             return self._storm(fault[1], group)
+        if fault and fault[0] == "malformed":
+            resp = self._json(200, None, group)
+            resp.body = fault[1]
+            return resp
         if not self._authorized(headers.get("Authorization")):
             return self._json(401, {"error": AUTH_ERROR}, group)
         decision = sb.limits.take(sb.api_key, group)

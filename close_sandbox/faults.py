@@ -3,6 +3,13 @@ empty JSON body, a burst of failures, the "Document has been deleted" 404
 during offset paging, 429 storms, and a crash (die_after)."""
 import threading
 
+# 200 answers that are not Close's envelope, as raw bytes.
+MALFORMED_BODIES = {
+    "not_json": b"<html><body>Bad gateway</body></html>",
+    "not_object": b"[1, 2, 3]",
+    "no_data": b'{"has_more": false, "items": []}',
+}
+
 
 class Faults:
     def __init__(self, latency=0.0):
@@ -18,6 +25,7 @@ class Faults:
             self._bursts = []
             self._deleted = []
             self._storms = []
+            self._malformed = []
             self._die_remaining = None
 
     # -- configuration --------------------------------------------------------
@@ -50,6 +58,15 @@ class Faults:
         with self._lock:
             self._storms.append({"n": int(n), "group": group, "retry_after": retry_after,
                                  "body": body, "retry_after_header": retry_after_header})
+
+    def malformed(self, n=1, group=None, kind="not_json"):
+        """The next n matching requests answer 200 with a body that is not Close's
+        envelope: "not_json" (an HTML page, as a proxy might send), "not_object"
+        (a JSON list) or "no_data" (an object without data)."""
+        if kind not in MALFORMED_BODIES:
+            raise ValueError("kind must be one of %s" % ", ".join(MALFORMED_BODIES))
+        with self._lock:
+            self._malformed.append({"n": int(n), "group": group, "kind": kind})
 
     def die_after(self, n):
         """After n more API requests the server stops (listener closed,
@@ -85,8 +102,13 @@ class Faults:
                 if hit is None and f["n"] > 0 and self._match(f, group):
                     f["n"] -= 1
                     hit = ("storm", f)
+            for f in self._malformed:
+                if hit is None and f["n"] > 0 and self._match(f, group):
+                    f["n"] -= 1
+                    hit = ("malformed", MALFORMED_BODIES[f["kind"]])
             self._bursts = [f for f in self._bursts if f["n"] > 0]
             self._storms = [f for f in self._storms if f["n"] > 0]
+            self._malformed = [f for f in self._malformed if f["n"] > 0]
             return hit
 
     def take_deleted(self, group):
@@ -116,4 +138,5 @@ class Faults:
                     "fail_burst": [dict(f) for f in self._bursts],
                     "deleted_404": [dict(f) for f in self._deleted],
                     "rate_limit_storm": [dict(f) for f in self._storms],
+                    "malformed": [dict(f) for f in self._malformed],
                     "die_after": self._die_remaining}

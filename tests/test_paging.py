@@ -2,8 +2,8 @@
 
 import pytest
 
-from tap_close.errors import NotFoundError, UnexpectedResponseError
-from tap_close.streams.paging import cursor_pages, keyset_pages, offset_pages
+from tap_close.errors import BadRequestError, CloseAPIError, NotFoundError, UnexpectedResponseError
+from tap_close.streams.paging import Keyset, cursor_pages, keyset_pages, offset_pages
 
 
 class Scripted:
@@ -29,7 +29,7 @@ def test_keyset_reanchors_and_drops_boundary_duplicates():
         {"has_more": True, "data": recs(("c", 3), ("d", 4), ("e", 5))},
         {"has_more": False, "data": recs(("e", 5), ("f", 6))},
     ])
-    pages = list(keyset_pages(client, "x", lambda b, skip: {"from": b, "skip": skip}, key=lambda r: r["t"]))
+    pages = list(keyset_pages(client, "x", Keyset(lambda b, skip: {"from": b, "skip": skip}, key=lambda r: r["t"])))
     assert [[r["id"] for r in p] for p in pages] == [["a", "b", "c"], ["d", "e"], ["f"]]
     assert client.calls == [{"from": None, "skip": 0}, {"from": 3, "skip": 0}, {"from": 5, "skip": 0}]
 
@@ -40,7 +40,7 @@ def test_keyset_skips_within_a_tie_group_larger_than_a_page():
         {"has_more": True, "data": recs(("d", 1), ("e", 1), ("f", 1))},
         {"has_more": False, "data": recs(("f", 1), ("g", 2))},
     ])
-    pages = list(keyset_pages(client, "x", lambda b, skip: {"from": b, "skip": skip}, key=lambda r: r["t"],
+    pages = list(keyset_pages(client, "x", Keyset(lambda b, skip: {"from": b, "skip": skip}, key=lambda r: r["t"]),
                               overlap=1))
     assert [r["id"] for p in pages for r in p] == ["a", "b", "c", "d", "e", "f", "g"]
     assert [c["skip"] for c in client.calls] == [0, 2, 5]
@@ -52,14 +52,14 @@ def test_keyset_retries_deleted_document_404():
         NotFoundError("gone", 404),
         {"has_more": False, "data": recs(("b", 2), ("c", 3))},
     ])
-    pages = list(keyset_pages(client, "x", lambda b, skip: {"from": b}, key=lambda r: r["t"]))
+    pages = list(keyset_pages(client, "x", Keyset(lambda b, skip: {"from": b}, key=lambda r: r["t"])))
     assert [r["id"] for p in pages for r in p] == ["a", "b", "c"]
 
 
 def test_first_page_404_is_an_error():
     client = Scripted([NotFoundError("no such endpoint", 404)])
     with pytest.raises(NotFoundError):
-        list(keyset_pages(client, "x", lambda b, skip: {}, key=lambda r: r["t"]))
+        list(keyset_pages(client, "x", Keyset(lambda b, skip: {}, key=lambda r: r["t"])))
 
 
 @pytest.mark.parametrize("body", [{"data": "x", "has_more": False}, {"data": [], "has_more": "no"},
@@ -89,3 +89,35 @@ def test_cursor_follows_cursor_next_and_dedupes():
     pages = list(cursor_pages(client, "event", {"_limit": 50}))
     assert [r["id"] for p in pages for r in p] == ["e3", "e2", "e1"]
     assert client.calls[1] == {"_limit": 50, "_cursor": "c1"}
+
+
+def test_skip_cap_switches_to_the_split_then_steps_past_the_tie_group():
+    client = Scripted([
+        {"has_more": True, "data": recs(("a", 1), ("b", 1))},
+        {"has_more": True, "data": recs(("c", 1), ("d", 1))},
+        BadRequestError("max_skip", 400),                       # _skip=3 is past Close's cap
+        {"has_more": False, "data": recs(("g", 2))},           # the walk resumes at step(1) = 2
+    ])
+    split_pages = [recs(("b", 1), ("c", 1), ("e", 1)), recs(("f", 1))]
+    keyset = Keyset(lambda b, skip: {"from": b, "skip": skip}, key=lambda r: r["t"],
+                    step=lambda b: b + 1, split=lambda b: iter(split_pages))
+    pages = list(keyset_pages(client, "x", keyset, overlap=1))
+    ids = [r["id"] for p in pages for r in p]
+    assert ids == ["a", "b", "c", "d", "e", "f", "g"]
+    assert client.calls[-1] == {"from": 2, "skip": 0}
+
+
+def test_skip_cap_without_split_fails_loudly():
+    client = Scripted([
+        {"has_more": True, "data": recs(("a", 1), ("b", 1))},
+        {"has_more": True, "data": recs(("c", 1), ("d", 1))},
+        BadRequestError("max_skip", 400),
+    ])
+    with pytest.raises(CloseAPIError, match="no record was skipped"):
+        list(keyset_pages(client, "x", Keyset(lambda b, skip: {}, key=lambda r: r["t"]), overlap=1))
+
+
+def test_bad_request_on_the_first_page_is_not_mistaken_for_the_cap():
+    with pytest.raises(BadRequestError):
+        list(keyset_pages(Scripted([BadRequestError("bad filter", 400)]), "x",
+                          Keyset(lambda b, skip: {}, key=lambda r: r["t"])))

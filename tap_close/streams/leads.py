@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from ..timeutil import floor_minute, parse_datetime
+from .paging import Keyset, keyset_pages
 from .windowed import WindowedStream, with_skip
 
 MINUTE = timedelta(minutes=1)
@@ -10,13 +11,18 @@ def _minute(value) -> str:
     return value.strftime("%Y-%m-%dT%H:%M")
 
 
+def _minute_of(record, field):
+    return floor_minute(parse_datetime(record[field]))
+
+
 class Leads(WindowedStream):
     """GET /lead/ with Close's search query, ascending by date_updated.
 
     Close's lead search compares dates to the minute, so windows and keyset boundaries are
     whole minutes, bookmarks are truncated to the minute and that minute is read again
-    next run (targets upsert on `id`). Contacts, opportunities, addresses and tasks stay
-    nested as Close returns them.
+    next run (targets upsert on `id`). A minute holding more leads than `_skip` can reach
+    (a bulk edit) is read again sorted by date_created. Contacts, opportunities, addresses
+    and tasks stay nested as Close returns them.
     """
     tap_stream_id = "leads"
     path = "lead"
@@ -25,7 +31,7 @@ class Leads(WindowedStream):
     page_size = 200
     window = timedelta(days=30)
     custom_field_slots = {(): "lead", ("contacts",): "contact", ("opportunities",): "opportunity"}
-    paging_fields = ("id", "date_updated")
+    paging_fields = ("id", "date_updated", "date_created")
 
     def windows(self, ctx):
         # The current minute is read too, but the bookmark stays at its start: records
@@ -45,4 +51,21 @@ class Leads(WindowedStream):
         return with_skip({"query": query, "_limit": self.page_size}, skip)
 
     def sort_key(self, record):
-        return floor_minute(parse_datetime(record["date_updated"]))
+        return _minute_of(record, "date_updated")
+
+    def keyset(self, ctx, lo, hi):
+        keyset = super().keyset(ctx, lo, hi)
+        keyset.step = lambda minute: minute + MINUTE
+        keyset.split = lambda minute: self._one_minute_by_creation(ctx, minute)
+        return keyset
+
+    def _one_minute_by_creation(self, ctx, minute):
+        """Every lead updated in `minute`, walked by date_created instead."""
+        updated = f'date_updated>="{_minute(minute)}" date_updated<"{_minute(minute + MINUTE)}"'
+
+        def params(created, skip):
+            since = f' date_created>="{_minute(created)}"' if created is not None else ""
+            return with_skip({"query": f"{updated}{since} sort:date_created", "_limit": self.page_size,
+                              **self.fields_param(ctx)}, skip)
+        return keyset_pages(ctx.client, self.path,
+                            Keyset(params=params, key=lambda record: _minute_of(record, "date_created")))

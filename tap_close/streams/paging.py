@@ -10,14 +10,18 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-from ..errors import CloseAPIError, NotFoundError, UnexpectedResponseError
+from ..errors import BadRequestError, CloseAPIError, NotFoundError, UnexpectedResponseError
 
 LOGGER = logging.getLogger("tap_close")
 # Close answers a list request with 404 when the record at that offset was deleted while we
 # paged ("Document has been deleted."). Asking again reads on from the same place.
 DELETED_RETRIES = 5
+# The deepest `_skip` Close is known to accept (activities). Other resources may stop earlier:
+# their 400 is recognised by the walk, not by its message text.
+MAX_SKIP = 250_000
 Page = list[dict]
 
 
@@ -55,31 +59,56 @@ def offset_pages(client, path: str, params: dict, page_size: int) -> Iterator[Pa
         skip += len(data)
 
 
-def keyset_pages(client, path: str, query: Callable[[Any, int], dict], key: Callable[[dict], Any],
-                 overlap: int = 10, max_skip: int = 10_000) -> Iterator[Page]:
-    """Page a sorted query: `query(boundary, skip)` builds the params, inclusive of
-    `boundary` (None for the first page); `key(record)` is the record's sort value at the
-    precision the filter compares.
+@dataclass
+class Keyset:
+    """How to walk one sorted query without deep `_skip`."""
+    params: Callable[[Any, int], dict]   # (boundary or None, skip) → query, inclusive of boundary
+    key: Callable[[dict], Any]           # a record's sort value, at the precision the filter compares
+    step: Callable[[Any], Any] | None = None                  # the first boundary past a tie group
+    split: Callable[[Any], Iterator[Page]] | None = None      # another way through one tie group
 
-    After each page the boundary moves to the last record's key. Records with exactly that
-    key are read again by the next query and dropped by id; when more of them share one key
-    than a page holds, `_skip` steps over those already seen, less an `overlap` that absorbs
-    deletions among them.
+
+class _SkipCapReached(Exception):
+    pass
+
+
+def keyset_pages(client, path: str, keyset: Keyset, overlap: int = 10, max_skip: int = MAX_SKIP) -> Iterator[Page]:
+    """Page a sorted query, re-anchoring after each page at the last record's key.
+
+    Records sharing that key are read again by the next query and dropped by id; when more
+    of them share one key than a page holds, `_skip` steps over those already seen, less an
+    `overlap` that absorbs deletions among them. When even `_skip` cannot reach the end of a
+    tie group (Close answers 400 past its per-resource `max_skip`), the group is read through
+    `keyset.split` and the walk goes on past it; without a split the run fails loudly
+    rather than lose records.
     """
     boundary, seen_at_boundary, retries = None, set(), 0
     while True:
         skip = max(0, len(seen_at_boundary) - overlap)
-        if skip > max_skip:
-            raise CloseAPIError(f"more than {max_skip} records of {path} share the sort value {boundary}; "
-                                "Close cannot page through them")
-        params = query(boundary, skip)
         try:
-            data, has_more = read_page(client, path, params)
+            if skip > max_skip:
+                raise _SkipCapReached
+            data, has_more = read_page(client, path, keyset.params(boundary, skip))
         except NotFoundError:
-            if boundary is None and skip == 0 or retries >= DELETED_RETRIES:
+            if (boundary is None and skip == 0) or retries >= DELETED_RETRIES:
                 raise
             retries += 1
             LOGGER.info("a record was deleted while paging %s; asking again", path)
+            continue
+        except (BadRequestError, _SkipCapReached):
+            if skip == 0:
+                raise  # a genuinely bad query, not the skip cap
+            if keyset.split is None or keyset.step is None:
+                raise CloseAPIError(
+                    f"more records of {path} share the sort value {boundary} than Close lets a query "
+                    f"page through (stopped at _skip={skip}); no record was skipped") from None
+            LOGGER.info("%s: more than %d records share %s; reading them another way", path, skip, boundary)
+            for page in keyset.split(boundary):
+                fresh = [record for record in page if record.get("id") not in seen_at_boundary]
+                seen_at_boundary.update(record.get("id") for record in fresh)
+                if fresh:
+                    yield fresh
+            boundary, seen_at_boundary = keyset.step(boundary), set()
             continue
         fresh = [record for record in data if record.get("id") not in seen_at_boundary] \
             if seen_at_boundary else data
@@ -87,10 +116,10 @@ def keyset_pages(client, path: str, query: Callable[[Any, int], dict], key: Call
             yield fresh
         if not has_more:
             return
-        last = _key(key, data[-1], path)
+        last = _key(keyset.key, data[-1], path)
         tail = set()
         for record in reversed(data):
-            if _key(key, record, path) != last:
+            if _key(keyset.key, record, path) != last:
                 break
             tail.add(record.get("id"))
         if last == boundary:

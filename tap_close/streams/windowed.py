@@ -9,7 +9,7 @@ from typing import Any, ClassVar, Iterator
 
 from ..timeutil import parse_datetime
 from .base import Stream, StreamContext, Unit, date_windows, window_label
-from .paging import keyset_pages
+from .paging import Keyset, keyset_pages
 
 
 class WindowedStream(Stream):
@@ -28,10 +28,12 @@ class WindowedStream(Stream):
             yield Unit(label=window_label(lo, hi), fetch=partial(self.fetch_window, ctx, lo, hi), bookmark=bookmark)
 
     def fetch_window(self, ctx: StreamContext, lo: datetime, hi: datetime, unit: Unit) -> Iterator[list[dict]]:
-        return keyset_pages(ctx.client, self.path,
-                            query=lambda boundary, skip: {**self.window_query(lo, hi, boundary, skip),
-                                                          **self.fields_param(ctx)},
-                            key=self.sort_key)
+        return keyset_pages(ctx.client, self.path, self.keyset(ctx, lo, hi))
+
+    def keyset(self, ctx: StreamContext, lo: datetime, hi: datetime) -> Keyset:
+        return Keyset(params=lambda boundary, skip: {**self.window_query(lo, hi, boundary, skip),
+                                                     **self.fields_param(ctx)},
+                      key=self.sort_key)
 
     def window_query(self, lo: datetime, hi: datetime, boundary: Any, skip: int) -> dict:
         raise NotImplementedError

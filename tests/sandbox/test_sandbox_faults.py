@@ -90,3 +90,16 @@ def test_die_drops_in_flight(sandbox_factory):
     sb.faults.die_after(0)
     th.join(5)
     assert "e" in result, result
+
+
+@pytest.mark.parametrize("kind, check", [
+    ("not_json", lambda r: r.text.startswith("<html>")),
+    ("not_object", lambda r: r.json() == [1, 2, 3]),
+    ("no_data", lambda r: "data" not in r.json()),
+])
+def test_malformed_answers(fresh, kind, check):
+    sb, api = fresh
+    sb.faults.malformed(1, group="user", kind=kind)
+    bad = api.get("/user/")
+    assert bad.status_code == 200 and check(bad)
+    assert api.get("/user/").json()["data"]
