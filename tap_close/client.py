@@ -34,6 +34,7 @@ STATUS_ERRORS: dict[int, tuple[type[CloseAPIError], str]] = {
 RETRYABLE_STATUS = {500, 502, 503, 504}
 MAX_SERVER_TRIES = 8          # 5xx and connection errors
 MAX_SERVER_SECONDS = 900
+RETRY_FACTOR = 1.0          # seconds; the waits grow 1, 2, 4, ... up to 60 (with jitter)
 MAX_RATE_LIMIT_TRIES = 30     # 429s are normal under load; each waits as Close says
 # Long `_fields` lists would make a URL too long; Close accepts the same query as a POST
 # with `x-http-method-override: GET` and the parameters in the body.
@@ -108,7 +109,7 @@ class CloseClient:
 
     def _request_with_retries(self, path, params):
         @backoff.on_exception(backoff.expo, _Retryable, max_tries=MAX_SERVER_TRIES,
-                              max_time=MAX_SERVER_SECONDS, factor=1, max_value=60, logger=None,
+                              max_time=MAX_SERVER_SECONDS, factor=RETRY_FACTOR, max_value=60, logger=None,
                               on_backoff=lambda d: LOGGER.warning(
                                   "retrying %s after %s (try %d)", path, d["exception"], d["tries"]),
                               on_giveup=lambda d: self._give_up_server(path, d))

@@ -87,7 +87,14 @@ def sync_stream(client, config: Config, selected: SelectedStream, state: State, 
 def sync(client, config: Config, selected: list[SelectedStream], state: State, writer: SingerWriter) -> dict:
     sync_start = now_utc()
     counts = {}
-    for item in stream_order(selected, state):
-        counts[item.tap_stream_id] = sync_stream(client, config, item, state, writer, sync_start)
-    writer.state(state.to_dict())
+    try:
+        for item in stream_order(selected, state):
+            counts[item.tap_stream_id] = sync_stream(client, config, item, state, writer, sync_start)
+    finally:
+        # Whatever happens, end with a true STATE: bookmarks only ever cover fully written
+        # windows, and some targets (target-jsonl) forget any state followed by a RECORD.
+        try:
+            writer.state(state.to_dict())
+        except (BrokenPipeError, ValueError):
+            pass  # the reader is gone: nothing more can be delivered
     return counts

@@ -53,3 +53,17 @@ def run_tap(args, tmp_path: Path, config=None, state=None, catalog=None, env=Non
     if proc.stdout.lstrip().startswith("{") and not proc.stdout.lstrip().startswith('{\n  "streams"'):
         messages = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
     return TapRun(proc.returncode, proc.stdout, proc.stderr, messages)
+
+
+def run_in_process(args, tmp_path: Path, capsys, config=None, state=None) -> TapRun:
+    """Runs the CLI in this process (so a test can monkeypatch timings), output via capsys."""
+    from tap_close import cli
+    argv = list(args)
+    if config is not None:
+        argv += ["--config", write_json(tmp_path / "config.json", config)]
+    if state is not None:
+        argv += ["--state", write_json(tmp_path / "state.json", state)]
+    code = cli.main(argv)
+    out, err = capsys.readouterr()
+    messages = [json.loads(line) for line in out.splitlines() if line.strip()]
+    return TapRun(code, out, err, messages)

@@ -7,29 +7,11 @@ from datetime import timedelta
 import jsonschema
 import pytest
 
-from tap_close.streams.event_log import HORIZON_MARGIN, RETENTION
+from expectations import expected_ids, since
 from tap_close.timeutil import floor_minute, now_utc, parse_datetime
 from tap_runner import run_tap
 
 START = "2025-06-01T00:00:00Z"
-
-
-def since(records, field, bound):
-    return {r["id"] for r in records if parse_datetime(r[field]) >= bound}
-
-
-def expected_ids(sb, start, run_started):
-    """What a sync from `start` must deliver, by the stream rules."""
-    horizon = run_started - RETENTION + HORIZON_MARGIN
-    return {
-        "users": {r["id"] for r in sb.store.records("user")},
-        "custom_fields": {r["id"] for r in sb.store.records("custom_field")},
-        "leads": since(sb.store.records("lead"), "date_updated", floor_minute(start)),
-        "tasks": since(sb.store.records("task"), "date_updated", start),
-        "activities": since(sb.store.records("activity"), "date_created", start),
-        "event_log": {r["id"] for r in sb.store.records("event")
-                      if parse_datetime(r["date_updated"]) >= max(start, horizon)},
-    }
 
 
 def config_for(sb, **extra):

@@ -1,0 +1,187 @@
+"""Fault injection against the sandbox: every test asserts completeness per stream against
+the sandbox's own data, not only the exit status."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from expectations import STREAMS, assert_complete, expected_ids
+from tap_close import cli, client as client_module
+from tap_close.timeutil import now_utc, parse_datetime
+from tap_runner import run_in_process, run_tap, write_json
+
+START = "2025-09-01T00:00:00Z"
+SMALL = dict(leads=40, activities_per_lead=3, events=120, days=200)
+
+
+def config_for(sb, **extra):
+    return {"api_key": sb.api_key, "start_date": START, "base_url": sb.url, **extra}
+
+
+def full_sync(sb, tmp_path, **kwargs):
+    started = now_utc()
+    run = run_tap([], tmp_path, config=config_for(sb), **kwargs)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert_complete(expected_ids(sb, parse_datetime(START), started), run.ids)
+    assert sb.api_key not in run.stderr
+    return run
+
+
+@pytest.mark.parametrize("body, retry_after_header", [("legacy", True), ("empty", True), ("empty", False),
+                                                      ("legacy", False)])
+def test_429_storms_are_waited_out(sandbox_factory, tmp_path, body, retry_after_header):
+    sb = sandbox_factory(seed=21, **SMALL)
+    sb.faults.rate_limit_storm(2, group="lead", retry_after=1, body=body, retry_after_header=retry_after_header)
+    sb.faults.rate_limit_storm(2, group="activity", retry_after=1, body=body,
+                               retry_after_header=retry_after_header)
+    run = full_sync(sb, tmp_path)
+    assert sb.stats()["rate_limited"].get("lead", 0) + sb.stats()["status"]["lead"].get(429, 0) >= 2
+    assert "rate limited" in run.stderr
+
+
+def test_pacing_keeps_429s_rare_under_a_real_limit(sandbox_factory, tmp_path):
+    sb = sandbox_factory(seed=22, rate=20, burst=10, **SMALL)
+    full_sync(sb, tmp_path)
+    stats = sb.stats()
+    total = sum(stats["requests"].values())
+    limited = sum(stats["rate_limited"].values())
+    assert limited <= total * 0.1, (limited, total)
+
+
+def test_5xx_every_kth_request_and_bursts(sandbox_factory, tmp_path, monkeypatch, capsys):
+    sb = sandbox_factory(seed=23, **SMALL)
+    sb.faults.fail_every(6, status=503)
+    sb.faults.fail_burst(2, status=502, group="activity")
+    sb.faults.fail_burst(1, status=504, group="event")
+    monkeypatch.setattr(client_module, "RETRY_FACTOR", 0.05)
+    started = now_utc()
+    run = run_in_process([], tmp_path, capsys, config=config_for(sb))
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert_complete(expected_ids(sb, parse_datetime(START), started), run.ids)
+    codes = {code for group in sb.stats()["status"].values() for code in group}
+    assert {502, 503, 504} <= codes
+    assert "retrying" in run.stderr
+
+
+def test_persistent_5xx_fails_loudly_in_bounded_time(sandbox_factory, tmp_path, monkeypatch, capsys):
+    sb = sandbox_factory(seed=24, **SMALL)
+    sb.faults.fail_burst(1000, status=503, group="user")
+    monkeypatch.setattr(client_module, "RETRY_FACTOR", 0.01)
+    config = write_json(tmp_path / "c.json", config_for(sb))
+    started = time.monotonic()
+    code = cli.main(["--config", config])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert time.monotonic() - started < 30
+    critical = [line for line in err.splitlines() if line.startswith("CRITICAL")]
+    assert len(critical) == 1 and "after 8 tries" in critical[0] and "503" in critical[0]
+    assert "Traceback" not in err
+    assert sb.stats()["status"]["user"][503] == client_module.MAX_SERVER_TRIES
+    # what was emitted before the failure is still a valid Singer stream ending in STATE
+    messages = [json.loads(line) for line in out.splitlines()]
+    assert messages and messages[-1]["type"] == "STATE"
+
+
+def test_401_is_not_retried(sandbox, tmp_path):
+    run = run_tap([], tmp_path, config={**config_for(sandbox), "api_key": "bad-key"})
+    assert run.returncode == 1
+    assert sandbox.stats()["requests"]["me"] == 1
+    assert "api_key" in run.stderr and "bad-key" not in run.stderr
+
+
+def test_deleted_document_404_mid_paging_loses_nothing(sandbox_factory, tmp_path):
+    sb = sandbox_factory(seed=25, leads=300, activities_per_lead=1, events=50, days=200, minute_cluster=450)
+    sb.faults.deleted_404(2, group="lead")
+    full_sync(sb, tmp_path)
+    assert sb.stats()["status"]["lead"].get(404) == 2
+
+
+def test_tiny_max_skip_with_thousands_in_one_minute(sandbox_factory, tmp_path):
+    sb = sandbox_factory(seed=26, leads=1300, activities_per_lead=1, tasks_per_lead=1, events=50, days=200,
+                         minute_cluster=1200, max_skip=100)
+    cluster_minute = sb.clusters["minute"] if hasattr(sb, "clusters") else None
+    run = full_sync(sb, tmp_path)
+    skips = [(r["path"], int(r["params"].get("_skip", 0)), r["status"]) for r in sb.request_log]
+    assert all(status == 400 for _, skip, status in skips if skip > 100), "only the probe past max_skip fails"
+    assert any(skip > 0 for _, skip, _ in skips), "the cluster should need _skip inside one minute"
+    assert len(run.ids("leads")) >= 1200 and cluster_minute is not None
+    assert "reading them another way" in run.stderr
+
+
+def test_sigkill_mid_sync_then_resume_loses_nothing(sandbox_factory, tmp_path):
+    sb = sandbox_factory(seed=27, leads=150, activities_per_lead=4, events=300, days=300, latency=0.01)
+    config = write_json(tmp_path / "c.json", config_for(sb))
+    started = now_utc()
+    proc = subprocess.Popen([sys.executable, "-m", "tap_close", "--config", config], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    first, states = [], 0
+    for line in proc.stdout:
+        message = json.loads(line)
+        first.append(message)
+        if message["type"] == "STATE" and message["value"].get("currently_syncing") == "tasks":
+            states += 1
+            if states == 2:
+                proc.send_signal(signal.SIGKILL)
+                break
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    last_state = [m for m in first if m["type"] == "STATE"][-1]["value"]
+    assert last_state["currently_syncing"] == "tasks"
+    before = len(sb.request_log)
+    second = run_tap([], tmp_path, config=config_for(sb), state=last_state)
+    assert second.returncode == 0, second.stderr[-2000:]
+    resumed_paths = [r["path"] for r in sb.request_log[before:] if r["path"] != "/me/"
+                     and not r["path"].startswith("/custom_field")]
+    assert resumed_paths[0].startswith("/task"), "the interrupted stream resumes first"
+    ids = {}
+    for stream in STREAMS:
+        ids[stream] = {m["record"]["id"] for m in first if m["type"] == "RECORD" and m["stream"] == stream} \
+            | second.ids(stream)
+    assert_complete(expected_ids(sb, parse_datetime(START), started), ids.__getitem__)
+    # the resumed run re-read only what was in flight: streams finished before are incremental
+    assert len(second.records("leads")) < len(expected_ids(sb, parse_datetime(START), started)["leads"]) / 2
+
+
+def test_concurrent_writes_are_emitted_in_this_run_or_the_next(sandbox_factory, tmp_path):
+    sb = sandbox_factory(seed=28, leads=200, activities_per_lead=3, events=200, days=300, latency=0.005)
+    leads = sb.store.records("lead")
+    tasks = sb.store.records("task")
+    stop = threading.Event()
+
+    def writer():
+        i = 0
+        while not stop.is_set() and i < 60:
+            sb.update_lead(leads[i % len(leads)]["id"], description=f"edit {i}")
+            sb.update_task(tasks[i % len(tasks)]["id"], text=f"edit {i}")
+            sb.add_activity(leads[(i * 7) % len(leads)]["id"], _type="Note", note=f"new {i}")
+            if i % 20 == 0:
+                sb.delete_lead(leads[-1 - i // 20]["id"])
+            i += 1
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    first = run_tap([], tmp_path, config=config_for(sb))
+    stop.set()
+    thread.join()
+    assert first.returncode == 0, first.stderr[-2000:]
+    second = run_tap([], tmp_path, config=config_for(sb), state=first.final_state)
+    assert second.returncode == 0
+    for stream, kind, field in (("leads", "lead", "date_updated"), ("tasks", "task", "date_updated")):
+        emitted = {}
+        for run in (first, second):
+            for record in run.records(stream):
+                emitted.setdefault(record["id"], set()).add(parse_datetime(record[field]))
+        for record in sb.store.records(kind):
+            if parse_datetime(record[field]) >= parse_datetime(START):
+                assert parse_datetime(record[field]) in emitted.get(record["id"], set()), \
+                    (stream, record["id"], "latest version never emitted")
+    all_activities = first.ids("activities") | second.ids("activities")
+    assert {a["id"] for a in sb.store.records("activity")
+            if parse_datetime(a["date_created"]) >= parse_datetime(START)} <= all_activities
