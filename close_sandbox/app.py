@@ -80,7 +80,7 @@ class App:
             traceback.print_exc(file=sys.stderr)
             resp = Response(500, {"error": "Internal server error (close-sandbox bug)."}, [("Content-Type", JSON)])
         if not resp.drop:
-            self.sb._record(method, norm, group, params, resp.status)
+            self.sb._record(method, norm, group, params, resp.status, headers.get("User-Agent"))
             resp.die = self.sb.faults.after_response()
         return resp
 

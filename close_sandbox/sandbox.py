@@ -86,9 +86,10 @@ class Sandbox:
             self._server.crash()
 
     # -- observability ------------------------------------------------------------
-    def _record(self, method, path, group, params, status):
-        self.request_log.append({"method": method, "path": path, "group": group,
-                                 "params": dict(params), "status": status, "ts": time.time()})
+    def _record(self, method, path, group, params, status, user_agent=None):
+        # Never the Authorization header: the log may be printed by a failing test.
+        self.request_log.append({"method": method, "path": path, "group": group, "params": dict(params),
+                                 "status": status, "ts": time.time(), "user_agent": user_agent})
         with self._stats_lock:
             s = self._stats
             s["requests"][group] = s["requests"].get(group, 0) + 1

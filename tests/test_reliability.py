@@ -185,3 +185,16 @@ def test_concurrent_writes_are_emitted_in_this_run_or_the_next(sandbox_factory, 
     all_activities = first.ids("activities") | second.ids("activities")
     assert {a["id"] for a in sb.store.records("activity")
             if parse_datetime(a["date_created"]) >= parse_datetime(START)} <= all_activities
+
+
+def test_user_agent_and_request_timeout_are_applied(sandbox_factory, tmp_path, monkeypatch, capsys):
+    sb = sandbox_factory(seed=29, **SMALL)
+    sb.faults.latency(1.0, group="user")
+    monkeypatch.setattr(client_module, "RETRY_FACTOR", 0.01)
+    run = run_in_process([], tmp_path, capsys, config=config_for(sb, user_agent="acme-etl (ops@acme.test)",
+                                                                  request_timeout=0.2))
+    assert run.returncode == 1
+    assert "ReadTimeout" in run.stderr and "GET user" in run.stderr
+    agents = {r["user_agent"] for r in sb.request_log}
+    assert agents == {"acme-etl (ops@acme.test)"}
+    assert run.messages[-1]["type"] == "STATE"
