@@ -5,6 +5,9 @@ from .paging import Keyset, keyset_pages
 from .windowed import WindowedStream, with_skip
 
 MINUTE = timedelta(minutes=1)
+# Lead search reads an index that can lag writes: the bookmark stays this far behind the
+# run's start so that a lead saved just before the run is read again next time.
+SEARCH_INDEX_LAG = timedelta(minutes=2)
 
 
 def _minute(value) -> str:
@@ -34,14 +37,15 @@ class Leads(WindowedStream):
     paging_fields = ("id", "date_updated", "date_created")
 
     def windows(self, ctx):
-        # The current minute is read too, but the bookmark stays at its start: records
-        # updated later in that minute are read again next run.
+        # The current minute is read too, but the bookmark stays behind it: records updated
+        # later in that minute, or indexed late, are read again next run.
         start = floor_minute(ctx.bookmark or ctx.start_date)
         last_minute = floor_minute(ctx.sync_start)
+        ceiling = max(start, floor_minute(ctx.sync_start - SEARCH_INDEX_LAG))
         result, lo = [], start
         while lo <= last_minute:
             hi = min(lo + self.window, last_minute + MINUTE)
-            result.append((lo, hi, min(hi, last_minute)))
+            result.append((lo, hi, min(hi, ceiling)))
             lo = hi
         return result
 
