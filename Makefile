@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: test demo bench clean
+.PHONY: test demo bench clean postgres
 
 $(STAMP): setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -11,11 +11,17 @@ $(STAMP): setup.py
 	$(VENV)/bin/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-test: $(STAMP)
+test: $(STAMP) postgres
 	$(VENV)/bin/python -m pytest
+
+# The target-postgres test starts its own server from Debian's postgresql package.
+postgres:
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  echo "installing Debian's postgresql package for the target-postgres test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
 demo: $(STAMP)
 	PYTHON=$(PYTHON) bash demo/demo.sh
 
 clean:
-	rm -rf $(VENV) .venv-* .demo build *.egg-info
+	rm -rf $(VENV) .venv-* .demo .bench build *.egg-info

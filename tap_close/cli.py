@@ -15,7 +15,7 @@ import sys
 from . import __version__
 from .about import about
 from .catalog import select_all, selected_streams
-from .client import CloseClient
+from .client import MAX_SERVER_TRIES, CloseClient
 from .config import load_config, load_json_file
 from .discover import discover
 from .errors import InputError, TapCloseError
@@ -59,7 +59,8 @@ def run(args) -> int:
         raise InputError("--config is required (a JSON file with at least api_key and start_date)")
     config, _ = load_config(args.config)
     REDACTOR.add(config.api_key)
-    client = CloseClient(config)
+    # A connection check should answer quickly: one retry, not the sync's patient budget.
+    client = CloseClient(config, max_server_tries=2 if args.test else MAX_SERVER_TRIES)
     if args.test:
         me = client.check_access()
         orgs = [o.get("id") for o in me.get("organizations") or [] if isinstance(o, dict)]

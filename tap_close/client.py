@@ -79,7 +79,9 @@ def _close_message(response) -> str:
 
 
 class CloseClient:
-    def __init__(self, config: Config, session: requests.Session | None = None, pacer: Pacer | None = None):
+    def __init__(self, config: Config, session: requests.Session | None = None, pacer: Pacer | None = None,
+                 max_server_tries: int = MAX_SERVER_TRIES):
+        self.max_server_tries = max_server_tries
         self.base_url = config.base_url
         self.timeout = config.request_timeout
         self.session = session or requests.Session()
@@ -108,7 +110,7 @@ class CloseClient:
         raise RateLimitedError(STATUS_ERRORS[429][1], 429)
 
     def _request_with_retries(self, path, params):
-        @backoff.on_exception(backoff.expo, _Retryable, max_tries=MAX_SERVER_TRIES,
+        @backoff.on_exception(backoff.expo, _Retryable, max_tries=self.max_server_tries,
                               max_time=MAX_SERVER_SECONDS, factor=RETRY_FACTOR, max_value=60, logger=None,
                               on_backoff=lambda d: LOGGER.warning(
                                   "retrying %s after %s (try %d)", path, d["exception"], d["tries"]),

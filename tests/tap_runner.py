@@ -49,10 +49,16 @@ def run_tap(args, tmp_path: Path, config=None, state=None, catalog=None, env=Non
         argv += ["--catalog", write_json(tmp_path / "catalog.json", catalog)]
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, **(env or {})}, cwd=Path(__file__).resolve().parent.parent)
-    messages = []
-    if proc.stdout.lstrip().startswith("{") and not proc.stdout.lstrip().startswith('{\n  "streams"'):
-        messages = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
-    return TapRun(proc.returncode, proc.stdout, proc.stderr, messages)
+    return TapRun(proc.returncode, proc.stdout, proc.stderr, _messages(proc.stdout))
+
+
+def _messages(stdout: str) -> list:
+    """Singer messages, one per line; [] when stdout is something else (a catalog, --about)."""
+    try:
+        messages = [json.loads(line) for line in stdout.splitlines() if line.strip()]
+    except json.JSONDecodeError:
+        return []
+    return messages if all(isinstance(m, dict) and "type" in m for m in messages) else []
 
 
 def run_in_process(args, tmp_path: Path, capsys, config=None, state=None) -> TapRun:
@@ -65,5 +71,4 @@ def run_in_process(args, tmp_path: Path, capsys, config=None, state=None) -> Tap
         argv += ["--state", write_json(tmp_path / "state.json", state)]
     code = cli.main(argv)
     out, err = capsys.readouterr()
-    messages = [json.loads(line) for line in out.splitlines() if line.strip()]
-    return TapRun(code, out, err, messages)
+    return TapRun(code, out, err, _messages(out))
