@@ -151,25 +151,33 @@ def test_sigkill_mid_sync_then_resume_loses_nothing(sandbox_factory, tmp_path):
 def test_concurrent_writes_are_emitted_in_this_run_or_the_next(sandbox_factory, tmp_path):
     sb = sandbox_factory(seed=28, leads=200, activities_per_lead=3, events=200, days=300, latency=0.005)
     leads = sb.store.records("lead")
-    tasks = sb.store.records("task")
-    stop = threading.Event()
+    edited, doomed = leads[:150], leads[150:]
+    tasks = [t for t in sb.store.records("task") if t["lead_id"] in {lead["id"] for lead in edited}]
+    stop, done, errors = threading.Event(), [], []
 
     def writer():
-        i = 0
-        while not stop.is_set() and i < 60:
-            sb.update_lead(leads[i % len(leads)]["id"], description=f"edit {i}")
-            sb.update_task(tasks[i % len(tasks)]["id"], text=f"edit {i}")
-            sb.add_activity(leads[(i * 7) % len(leads)]["id"], _type="Note", note=f"new {i}")
-            if i % 20 == 0:
-                sb.delete_lead(leads[-1 - i // 20]["id"])
-            i += 1
-            time.sleep(0.02)
+        try:
+            for i in range(60):
+                if stop.is_set():
+                    return
+                sb.update_lead(edited[i % len(edited)]["id"], description=f"edit {i}")
+                sb.update_task(tasks[i % len(tasks)]["id"], text=f"edit {i}")
+                sb.add_activity(edited[(i * 7) % len(edited)]["id"], _type="Note", note=f"new {i}")
+                if i % 20 == 0:
+                    sb.delete_lead(doomed[i // 20]["id"])
+                done.append(i)
+                time.sleep(0.02)
+        except Exception as exc:  # surfaced below: a silent writer would make the test vacuous
+            errors.append(exc)
 
     thread = threading.Thread(target=writer)
     thread.start()
     first = run_tap([], tmp_path, config=config_for(sb))
+    mutations_during_run = len(done)
     stop.set()
     thread.join()
+    assert not errors, errors
+    assert mutations_during_run >= 10, "the writes should overlap the run"
     assert first.returncode == 0, first.stderr[-2000:]
     second = run_tap([], tmp_path, config=config_for(sb), state=first.final_state)
     assert second.returncode == 0

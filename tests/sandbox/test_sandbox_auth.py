@@ -48,6 +48,6 @@ def test_key_never_logged(sandbox_factory):
     token = base64.b64encode(b"sekrit-key-123:").decode()
     assert "sekrit" not in dump and token not in dump and "wrong-key" not in dump
     assert {e["status"] for e in sb.request_log} == {200, 401}
-    assert set(sb.request_log[0]) == {"method", "path", "group", "params", "status", "ts"}
+    assert set(sb.request_log[0]) == {"method", "path", "group", "params", "status", "ts", "user_agent"}
     via_http = requests.get(sb.url.replace("/api/v1", "") + "/_sandbox/requests").text
     assert "sekrit" not in via_http and token not in via_http
