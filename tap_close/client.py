@@ -127,9 +127,10 @@ class CloseClient:
 
     def _send(self, path: str, params: dict) -> dict:
         group = endpoint_group(path)
-        self.pacer.wait(group)
         url = f"{self.base_url}/{path.strip('/')}/"
         query = urlencode(params)
+        self.pacer.acquire(group)
+        response = None
         LOGGER.debug("GET %s?%s", url, query)
         try:
             with metrics.http_request_timer(path) as tags:
@@ -142,7 +143,8 @@ class CloseClient:
                 tags["status"] = "succeeded" if response.status_code < 400 else "failed"
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise _Retryable(f"{exc.__class__.__name__} on {path}") from None
-        self.pacer.observe(group, response.headers)
+        finally:
+            self.pacer.release(group, response.headers if response is not None else None)
         status = response.status_code
         if status == 429:
             try:

@@ -15,6 +15,9 @@ DEFAULT_BASE_URL = "https://api.close.com/api/v1"
 DEFAULT_TIMEOUT = 300.0
 DEFAULT_LOOKBACK_HOURS = 24.0
 DEFAULT_USER_AGENT = f"tap-close/{__version__}"
+# Requests in flight at once. Close limits each endpoint group separately, so a few per
+# group keep every limit busy even at 100+ ms latency; 1 reads one page at a time.
+DEFAULT_MAX_CONCURRENCY = 6
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,7 @@ class Config:
     user_agent: str = DEFAULT_USER_AGENT
     request_timeout: float = DEFAULT_TIMEOUT
     activities_lookback_hours: float = DEFAULT_LOOKBACK_HOURS
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
 
     def __repr__(self) -> str:  # never show the key, even in a debugger or a log
         return f"Config(start_date={self.start_date.isoformat()}, base_url={self.base_url!r})"
@@ -56,6 +60,13 @@ def _number(raw, key: str, default: float, minimum: float, allow_zero_default: b
     if value != value or value < minimum:
         raise ConfigError(f"config key '{key}' must be at least {minimum:g}, got {raw!r}")
     return value
+
+
+def _whole(raw, key: str, default: int, minimum: int, maximum: int) -> int:
+    value = _number(raw, key, default, minimum, False)
+    if value != int(value) or value > maximum:
+        raise ConfigError(f"config key '{key}' must be a whole number from {minimum} to {maximum}, got {raw!r}")
+    return int(value)
 
 
 def parse_config(raw) -> Config:
@@ -94,6 +105,7 @@ def parse_config(raw) -> Config:
         request_timeout=_number(raw.get("request_timeout"), "request_timeout", DEFAULT_TIMEOUT, 0.001, True),
         activities_lookback_hours=_number(raw.get("activities_lookback_hours"), "activities_lookback_hours",
                                           DEFAULT_LOOKBACK_HOURS, 0, False),
+        max_concurrency=_whole(raw.get("max_concurrency"), "max_concurrency", DEFAULT_MAX_CONCURRENCY, 1, 32),
     )
 
 

@@ -45,32 +45,64 @@ def retry_wait(headers, body) -> float:
     return max(wait, 0.05)
 
 
-class Pacer:
-    """Holds requests to an endpoint group back while Close says its budget is spent.
+class _Budget:
+    __slots__ = ("remaining", "reset_at", "hold_until", "in_flight")
 
-    When a response says `remaining=0`, the next request to that group waits `reset`
-    seconds instead of provoking a 429. Thread-safe, for concurrent callers.
+    def __init__(self):
+        self.remaining: float | None = None   # unknown until Close tells us
+        self.reset_at = 0.0
+        self.hold_until = 0.0
+        self.in_flight = 0
+
+
+class Pacer:
+    """Spends each endpoint group's budget as Close reports it, across concurrent callers.
+
+    Every response's `RateLimit: limit=N, remaining=M, reset=S` sets the group's budget to
+    M, less the requests still in flight (they were sent but not yet counted in M); each
+    request sent spends one. With the budget spent, callers wait until the window resets
+    instead of provoking 429s; after a 429 the whole group waits as long as Close asked.
     """
 
     def __init__(self, clock=time.monotonic, sleep=time.sleep):
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._not_before: dict[str, float] = {}
+        self._budgets: dict[str, _Budget] = {}
 
-    def wait(self, group: str) -> None:
-        with self._lock:
-            not_before = self._not_before.get(group, 0.0)
-        delay = not_before - self._clock()
-        if delay > 0:
+    def _budget(self, group: str) -> _Budget:
+        budget = self._budgets.get(group)
+        if budget is None:
+            budget = self._budgets[group] = _Budget()
+        return budget
+
+    def acquire(self, group: str) -> None:
+        """Wait until a request to `group` may be sent, and count it as sent."""
+        while True:
+            with self._lock:
+                budget, now = self._budget(group), self._clock()
+                if budget.hold_until > now:
+                    delay = budget.hold_until - now
+                elif budget.remaining is not None and budget.remaining < 1 and budget.reset_at > now:
+                    delay = budget.reset_at - now
+                else:
+                    if budget.remaining is not None:
+                        budget.remaining = budget.remaining - 1 if budget.reset_at > now else None
+                    budget.in_flight += 1
+                    return
             self._sleep(delay)
 
-    def observe(self, group: str, headers) -> None:
-        info = parse_ratelimit_header(headers.get("RateLimit"))
-        if info.get("remaining") == 0 and info.get("reset"):
-            self.hold(group, info["reset"])
+    def release(self, group: str, headers) -> None:
+        """A response (or a failure) for a request counted by `acquire`."""
+        info = parse_ratelimit_header(headers.get("RateLimit") if headers is not None else None)
+        with self._lock:
+            budget = self._budget(group)
+            budget.in_flight = max(0, budget.in_flight - 1)
+            if "remaining" in info and "reset" in info:
+                budget.remaining = info["remaining"] - budget.in_flight
+                budget.reset_at = self._clock() + info["reset"]
 
     def hold(self, group: str, seconds: float) -> None:
         with self._lock:
-            until = self._clock() + seconds
-            self._not_before[group] = max(self._not_before.get(group, 0.0), until)
+            budget = self._budget(group)
+            budget.hold_until = max(budget.hold_until, self._clock() + seconds)

@@ -1,10 +1,21 @@
-"""Sync: runs each selected stream's units in order through one writer, so every STATE the
-tap prints is true: a bookmark moves only after every record before it is written."""
+"""Sync: fetch units of work concurrently, write everything from one thread.
+
+Worker threads read pages of raw records (date windows of several streams at once, as many
+as `max_concurrency` allows); the main thread transforms and writes every RECORD and STATE,
+so output is never interleaved mid-line and every STATE is true: a stream's bookmark moves to
+the end of the longest run of its units, in order, whose records are all written, whatever
+order the units finish in. A bounded queue between them keeps memory flat: when the writer
+falls behind, the fetchers wait.
+"""
 
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from . import metrics
@@ -12,12 +23,13 @@ from .catalog import SelectedStream
 from .config import Config
 from .output import SingerWriter
 from .state import State
-from .streams import STREAMS, StreamContext
+from .streams import STREAMS, Stream, StreamContext, Unit
 from .timeutil import format_datetime, now_utc
 from .transform import RecordTransformer
 
 LOGGER = logging.getLogger("tap_close")
 PROGRESS_EVERY_SECONDS = 30.0
+QUEUE_PAGES_PER_WORKER = 2
 
 
 def stream_order(selected: list[SelectedStream], state: State) -> list[SelectedStream]:
@@ -36,65 +48,180 @@ def stream_order(selected: list[SelectedStream], state: State) -> list[SelectedS
     return ordered[index:] + ordered[:index]
 
 
-class Progress:
-    def __init__(self, stream: str, clock=time.monotonic):
-        self.stream, self.clock = stream, clock
-        self.count = 0
-        self.last = clock()
+@dataclass
+class StreamRun:
+    """One stream's progress in this run: its units, which are done, what was written."""
+    stream: Stream
+    selected: SelectedStream
+    ctx: StreamContext
+    transform: object
+    units: list[Unit]
+    next_unit: int = 0
+    in_flight: int = 0
+    done: set = field(default_factory=set)
+    committed: int = 0               # units[:committed] are all written and bookmarked
+    count: int = 0
+    last_progress: float = field(default_factory=time.monotonic)
 
-    def add(self, count: int, label: str) -> None:
-        self.count += count
-        if self.clock() - self.last >= PROGRESS_EVERY_SECONDS:
-            self.last = self.clock()
-            LOGGER.info("%s: %d records so far, reading %s", self.stream, self.count, label)
-            metrics.record_count(self.stream, self.count)
+    @property
+    def stream_id(self) -> str:
+        return self.stream.tap_stream_id
+
+    @property
+    def finished(self) -> bool:
+        return self.committed == len(self.units)
 
 
-def sync_stream(client, config: Config, selected: SelectedStream, state: State, writer: SingerWriter,
-                sync_start) -> int:
-    stream = STREAMS[selected.tap_stream_id]
-    stream_id = stream.tap_stream_id
-    state.set_currently_syncing(stream_id)
-    writer.state(state.to_dict())
-    writer.schema(stream_id, selected.schema, stream.key_properties, [stream.replication_key])
-    bookmark = None
-    if selected.replication_method == "INCREMENTAL":
-        bookmark = state.bookmark(stream_id, stream.replication_key, sync_start)
-    ctx = StreamContext(
-        client=client, start_date=config.start_date, sync_start=sync_start, bookmark=bookmark,
-        fields=selected.fields if selected.deselected else None,
-        activities_lookback=timedelta(hours=config.activities_lookback_hours),
-    )
-    transform = RecordTransformer(stream_id, selected.schema, selected.deselected).transform
-    LOGGER.info("%s: syncing from %s", stream_id,
-                format_datetime(bookmark) if bookmark else f"the start date {format_datetime(config.start_date)}")
-    progress = Progress(stream_id)
-    for unit in stream.units(ctx):
-        for page in unit.pages():
-            extracted = format_datetime(now_utc())
-            writer.records(stream_id, [transform(record) for record in page], extracted)
-            progress.add(len(page), unit.label)
-        if unit.bookmark is not None:
-            state.advance_bookmark(stream_id, stream.replication_key, unit.bookmark)
-        writer.state(state.to_dict())
-    state.set_currently_syncing(None)
-    writer.state(state.to_dict())
-    metrics.record_count(stream_id, progress.count)
-    LOGGER.info("%s: done, %d records", stream_id, progress.count)
-    return progress.count
+class _Stop(Exception):
+    """Raised in a worker when the run is being abandoned."""
+
+
+class Sync:
+    def __init__(self, client, config: Config, state: State, writer: SingerWriter, concurrency: int):
+        self.client, self.config, self.state, self.writer = client, config, state, writer
+        self.concurrency = max(1, concurrency)
+        self.events: queue.Queue = queue.Queue(maxsize=self.concurrency * QUEUE_PAGES_PER_WORKER)
+        self.stopping = threading.Event()
+        self.sync_start = now_utc()
+
+    # -- planning ---------------------------------------------------------------------------
+    def plan(self, selected: SelectedStream) -> StreamRun:
+        stream = STREAMS[selected.tap_stream_id]
+        bookmark = None
+        if selected.replication_method == "INCREMENTAL":
+            bookmark = self.state.bookmark(stream.tap_stream_id, stream.replication_key, self.sync_start)
+        ctx = StreamContext(
+            client=self.client, start_date=self.config.start_date, sync_start=self.sync_start,
+            bookmark=bookmark, fields=selected.fields if selected.deselected else None,
+            activities_lookback=timedelta(hours=self.config.activities_lookback_hours),
+        )
+        transform = RecordTransformer(stream.tap_stream_id, selected.schema, selected.deselected).transform
+        return StreamRun(stream, selected, ctx, transform, list(stream.units(ctx)))
+
+    # -- workers ----------------------------------------------------------------------------
+    def _fetch(self, run: StreamRun, index: int) -> None:
+        unit = run.units[index]
+        try:
+            for page in unit.pages():
+                self._put(("page", run, index, page, format_datetime(now_utc())))
+            self._put(("done", run, index, None, None))
+        except _Stop:
+            pass
+        except BaseException as exc:  # handed to the writer thread, which raises it
+            self._put(("error", run, index, exc, None), force=True)
+
+    def _put(self, event, force=False) -> None:
+        while True:
+            if self.stopping.is_set() and not force:
+                raise _Stop
+            try:
+                self.events.put(event, timeout=0.2)
+                return
+            except queue.Full:
+                if force and self.stopping.is_set():
+                    return
+
+    # -- the writer -------------------------------------------------------------------------
+    def run(self, selected: list[SelectedStream]) -> dict[str, int]:
+        runs = [self.plan(item) for item in stream_order(selected, self.state)]
+        for run in runs:
+            LOGGER.info("%s: syncing from %s in %d unit(s)", run.stream_id,
+                        format_datetime(run.ctx.bookmark) if run.ctx.bookmark
+                        else f"the start date {format_datetime(self.config.start_date)}", len(run.units))
+        started: set[str] = set()
+        pending = 0
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="fetch") as pool:
+            try:
+                while True:
+                    pending += self._schedule(pool, runs, started, self.concurrency - pending)
+                    self._update_currently_syncing(runs)
+                    if pending == 0:
+                        break
+                    kind, run, index, payload, extracted = self.events.get()
+                    if kind == "page":
+                        self._write_page(run, index, payload, extracted)
+                    elif kind == "done":
+                        pending -= 1
+                        run.in_flight -= 1
+                        run.done.add(index)
+                        self._commit(run)
+                    else:
+                        raise payload
+            finally:
+                self.stopping.set()
+        self.state.set_currently_syncing(None)
+        self.writer.state(self.state.to_dict())
+        return {run.stream_id: run.count for run in runs}
+
+    def _schedule(self, pool, runs, started, free: int) -> int:
+        """Start units, one stream after the other in turn, so that every endpoint group (and
+        so every rate limit) has work; a stream starts (SCHEMA first) when its first unit does."""
+        launched = 0
+        while launched < free:
+            candidates = [run for run in runs if run.next_unit < len(run.units)]
+            if not candidates:
+                break
+            run = min(candidates, key=lambda r: (r.in_flight, runs.index(r)))
+            if run.stream_id not in started:
+                started.add(run.stream_id)
+                self.writer.schema(run.stream_id, run.selected.schema, run.stream.key_properties,
+                                   [run.stream.replication_key])
+            index, run.next_unit = run.next_unit, run.next_unit + 1
+            run.in_flight += 1
+            pool.submit(self._fetch, run, index)
+            launched += 1
+        for run in runs:  # streams with nothing to read still get their SCHEMA and a done line
+            if not run.units and run.stream_id not in started:
+                started.add(run.stream_id)
+                self.writer.schema(run.stream_id, run.selected.schema, run.stream.key_properties,
+                                   [run.stream.replication_key])
+                self._finish(run)
+        return launched
+
+    def _write_page(self, run: StreamRun, index: int, page: list[dict], extracted: str) -> None:
+        transform = run.transform
+        self.writer.records(run.stream_id, [transform(record) for record in page], extracted)
+        run.count += len(page)
+        if time.monotonic() - run.last_progress >= PROGRESS_EVERY_SECONDS:
+            run.last_progress = time.monotonic()
+            LOGGER.info("%s: %d records so far, reading %s", run.stream_id, run.count, run.units[index].label)
+            metrics.record_count(run.stream_id, run.count)
+
+    def _commit(self, run: StreamRun) -> None:
+        """Move the bookmark over the units now complete in order, then print a STATE."""
+        moved = False
+        while run.committed in run.done:
+            unit = run.units[run.committed]
+            if unit.bookmark is not None:
+                self.state.advance_bookmark(run.stream_id, run.stream.replication_key, unit.bookmark)
+            run.done.discard(run.committed)
+            run.committed += 1
+            moved = True
+        if moved:
+            self.writer.state(self.state.to_dict())
+        if run.finished:
+            self._finish(run)
+
+    def _finish(self, run: StreamRun) -> None:
+        metrics.record_count(run.stream_id, run.count)
+        LOGGER.info("%s: done, %d records", run.stream_id, run.count)
+
+    def _update_currently_syncing(self, runs) -> None:
+        """The first unfinished stream in run order: where a rerun after a crash begins."""
+        current = next((run.stream_id for run in runs if not run.finished), None)
+        if current != self.state.currently_syncing:
+            self.state.set_currently_syncing(current)
+            self.writer.state(self.state.to_dict())
 
 
 def sync(client, config: Config, selected: list[SelectedStream], state: State, writer: SingerWriter) -> dict:
-    sync_start = now_utc()
-    counts = {}
+    runner = Sync(client, config, state, writer, config.max_concurrency)
     try:
-        for item in stream_order(selected, state):
-            counts[item.tap_stream_id] = sync_stream(client, config, item, state, writer, sync_start)
+        return runner.run(selected)
     finally:
         # Whatever happens, end with a true STATE: bookmarks only ever cover fully written
-        # windows, and some targets (target-jsonl) forget any state followed by a RECORD.
+        # units, and some targets (target-jsonl) forget any state followed by a RECORD.
         try:
             writer.state(state.to_dict())
         except (BrokenPipeError, ValueError):
             pass  # the reader is gone: nothing more can be delivered
-    return counts

@@ -16,16 +16,52 @@ def test_retry_wait_prefers_retry_after_then_header_then_body():
     assert retry_wait({"Retry-After": "soon"}, {"error": "x"}) == 2.0
 
 
-def test_pacer_holds_a_group_when_remaining_is_zero():
-    now = [100.0]
-    slept = []
-    pacer = Pacer(clock=lambda: now[0], sleep=slept.append)
-    pacer.observe("lead", {"RateLimit": "limit=20, remaining=0, reset=2"})
-    pacer.wait("activity")
-    assert slept == []
-    pacer.wait("lead")
-    assert slept == [2.0]
-    pacer.observe("lead", {"RateLimit": "limit=20, remaining=3, reset=2"})
-    now[0] = 103.0
-    pacer.wait("lead")
-    assert slept == [2.0]
+class FakeTime:
+    def __init__(self):
+        self.now, self.slept = 100.0, []
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.slept.append(round(seconds, 3))
+        self.now += seconds
+
+
+def test_budget_spent_waits_for_reset_per_group():
+    t = FakeTime()
+    pacer = Pacer(clock=t.clock, sleep=t.sleep)
+    pacer.acquire("lead")
+    pacer.release("lead", {"RateLimit": "limit=20, remaining=2, reset=2"})
+    pacer.acquire("lead")
+    pacer.acquire("lead")
+    assert t.slept == []
+    pacer.acquire("activity")          # another group has its own budget
+    assert t.slept == []
+    pacer.acquire("lead")              # budget spent: wait for the window to reset
+    assert t.slept == [2.0]
+
+
+def test_in_flight_requests_count_against_the_reported_budget():
+    t = FakeTime()
+    pacer = Pacer(clock=t.clock, sleep=t.sleep)
+    for _ in range(3):
+        pacer.acquire("lead")
+    # the first answer says 3 left, but two requests are still out: 1 left for us
+    pacer.release("lead", {"RateLimit": "limit=20, remaining=3, reset=1"})
+    pacer.acquire("lead")
+    assert t.slept == []
+    pacer.acquire("lead")
+    assert t.slept == [1.0]
+
+
+def test_hold_after_429_and_unknown_budget_does_not_wait():
+    t = FakeTime()
+    pacer = Pacer(clock=t.clock, sleep=t.sleep)
+    pacer.acquire("task")
+    pacer.release("task", None)        # a failure without headers
+    pacer.acquire("task")
+    assert t.slept == []
+    pacer.hold("task", 3)
+    pacer.acquire("task")
+    assert t.slept == [3.0]

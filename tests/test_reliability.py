@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 
@@ -114,38 +115,45 @@ def test_tiny_max_skip_with_thousands_in_one_minute(sandbox_factory, tmp_path):
     assert "reading them another way" in run.stderr
 
 
-def test_sigkill_mid_sync_then_resume_loses_nothing(sandbox_factory, tmp_path):
+@pytest.mark.parametrize("concurrency", [1, 6])
+def test_sigkill_mid_sync_then_resume_loses_nothing(sandbox_factory, tmp_path, concurrency):
     sb = sandbox_factory(seed=27, leads=150, activities_per_lead=4, events=300, days=300, latency=0.01)
-    config = write_json(tmp_path / "c.json", config_for(sb))
+    config = config_for(sb, max_concurrency=concurrency)
     started = now_utc()
-    proc = subprocess.Popen([sys.executable, "-m", "tap_close", "--config", config], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True)
-    first, states = [], 0
+    proc = subprocess.Popen([sys.executable, "-m", "tap_close", "--config", write_json(tmp_path / "c.json", config)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    first = []
     for line in proc.stdout:
         message = json.loads(line)
         first.append(message)
-        if message["type"] == "STATE" and message["value"].get("currently_syncing") == "tasks":
-            states += 1
-            if states == 2:
-                proc.send_signal(signal.SIGKILL)
-                break
+        value = message.get("value", {})
+        if message["type"] == "STATE" and len(value.get("bookmarks", {})) >= 3 and value["currently_syncing"]:
+            proc.send_signal(signal.SIGKILL)
+            break
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
     last_state = [m for m in first if m["type"] == "STATE"][-1]["value"]
-    assert last_state["currently_syncing"] == "tasks"
-    before = len(sb.request_log)
-    second = run_tap([], tmp_path, config=config_for(sb), state=last_state)
+    interrupted = last_state["currently_syncing"]
+    assert interrupted
+    second = run_tap([], tmp_path, config=config, state=last_state)
     assert second.returncode == 0, second.stderr[-2000:]
-    resumed_paths = [r["path"] for r in sb.request_log[before:] if r["path"] != "/me/"
-                     and not r["path"].startswith("/custom_field")]
-    assert resumed_paths[0].startswith("/task"), "the interrupted stream resumes first"
+    plan = [line.split(":")[0].split()[-1] for line in second.stderr.splitlines() if ": syncing from" in line]
+    assert plan[0] == interrupted, "the interrupted stream resumes first"
+    assert set(plan) == set(STREAMS), "then all the others, those before it included"
     ids = {}
     for stream in STREAMS:
         ids[stream] = {m["record"]["id"] for m in first if m["type"] == "RECORD" and m["stream"] == stream} \
             | second.ids(stream)
-    assert_complete(expected_ids(sb, parse_datetime(START), started), ids.__getitem__)
-    # the resumed run re-read only what was in flight: streams finished before are incremental
-    assert len(second.records("leads")) < len(expected_ids(sb, parse_datetime(START), started)["leads"]) / 2
+    expected = expected_ids(sb, parse_datetime(START), started)
+    assert_complete(expected, ids.__getitem__)
+    # Streams bookmarked before the kill resume from their bookmark, not from the start date.
+    floors = {"leads": timedelta(0), "tasks": timedelta(0), "activities": timedelta(hours=24)}
+    for stream, marks in last_state["bookmarks"].items():
+        (key, mark), = marks.items()
+        if stream in floors:
+            floor = parse_datetime(mark) - floors[stream]
+            assert all(parse_datetime(r[key]) >= floor - timedelta(minutes=1) for r in second.records(stream)), stream
+    assert len(second.records()) < sum(len(v) for v in expected.values())
 
 
 def test_concurrent_writes_are_emitted_in_this_run_or_the_next(sandbox_factory, tmp_path):
