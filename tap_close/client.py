@@ -8,6 +8,7 @@ import logging
 from urllib.parse import urlencode
 
 import backoff
+import orjson
 import requests
 
 from . import __version__
@@ -162,8 +163,8 @@ class CloseClient:
             detail = f"{meaning} on GET {path}" + (f": {message}" if message else "")
             raise exc_class(detail, status)
         try:
-            body = response.json()
-        except ValueError:
+            body = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
             raise UnexpectedResponseError(f"Close answered GET {path} with a body that is not JSON") from None
         if not isinstance(body, dict):
             raise UnexpectedResponseError(

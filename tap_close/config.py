@@ -17,7 +17,7 @@ DEFAULT_LOOKBACK_HOURS = 24.0
 DEFAULT_USER_AGENT = f"tap-close/{__version__}"
 # Requests in flight at once. Close limits each endpoint group separately, so a few per
 # group keep every limit busy even at 100+ ms latency; 1 reads one page at a time.
-DEFAULT_MAX_CONCURRENCY = 6
+DEFAULT_MAX_CONCURRENCY = 8
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ falls behind, the fetchers wait.
 
 from __future__ import annotations
 
+import gc
 import logging
 import queue
 import threading
@@ -48,6 +49,20 @@ def stream_order(selected: list[SelectedStream], state: State) -> list[SelectedS
     return ordered[index:] + ordered[:index]
 
 
+def launch_order(count: int) -> list[int]:
+    """Newest window, oldest, second newest, second oldest, ...: recent windows hold the most
+    records (accounts grow), and a big window started last would end the run alone, one page
+    at a time; starting from the oldest too keeps the bookmark (which only advances over the
+    oldest windows done) moving for a run that is interrupted."""
+    order, low, high = [], 0, count - 1
+    while low <= high:
+        order.append(high)
+        if low < high:
+            order.append(low)
+        low, high = low + 1, high - 1
+    return order
+
+
 @dataclass
 class StreamRun:
     """One stream's progress in this run: its units, which are done, what was written."""
@@ -56,6 +71,7 @@ class StreamRun:
     ctx: StreamContext
     transform: object
     units: list[Unit]
+    launch_order: list[int] = field(default_factory=list)
     next_unit: int = 0
     in_flight: int = 0
     done: set = field(default_factory=set)
@@ -96,7 +112,8 @@ class Sync:
             activities_lookback=timedelta(hours=self.config.activities_lookback_hours),
         )
         transform = RecordTransformer(stream.tap_stream_id, selected.schema, selected.deselected).transform
-        return StreamRun(stream, selected, ctx, transform, list(stream.units(ctx)))
+        units = list(stream.units(ctx))
+        return StreamRun(stream, selected, ctx, transform, units, launch_order(len(units)))
 
     # -- workers ----------------------------------------------------------------------------
     def _fetch(self, run: StreamRun, index: int) -> None:
@@ -123,7 +140,9 @@ class Sync:
 
     # -- the writer -------------------------------------------------------------------------
     def run(self, selected: list[SelectedStream]) -> dict[str, int]:
-        runs = [self.plan(item) for item in stream_order(selected, self.state)]
+        # Planning may ask Close where a stream's records begin: plan the streams together.
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="plan") as planners:
+            runs = list(planners.map(self.plan, stream_order(selected, self.state)))
         for run in runs:
             LOGGER.info("%s: syncing from %s in %d unit(s)", run.stream_id,
                         format_datetime(run.ctx.bookmark) if run.ctx.bookmark
@@ -166,7 +185,7 @@ class Sync:
                 started.add(run.stream_id)
                 self.writer.schema(run.stream_id, run.selected.schema, run.stream.key_properties,
                                    [run.stream.replication_key])
-            index, run.next_unit = run.next_unit, run.next_unit + 1
+            index, run.next_unit = run.launch_order[run.next_unit], run.next_unit + 1
             run.in_flight += 1
             pool.submit(self._fetch, run, index)
             launched += 1
@@ -216,9 +235,14 @@ class Sync:
 
 def sync(client, config: Config, selected: list[SelectedStream], state: State, writer: SingerWriter) -> dict:
     runner = Sync(client, config, state, writer, config.max_concurrency)
+    # Records are short-lived, acyclic dicts that reference counting frees at once; with the
+    # default thresholds the cyclic collector scans them every 700 allocations for nothing.
+    thresholds = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 100)
     try:
         return runner.run(selected)
     finally:
+        gc.set_threshold(*thresholds)
         # Whatever happens, end with a true STATE: bookmarks only ever cover fully written
         # units, and some targets (target-jsonl) forget any state followed by a RECORD.
         try:

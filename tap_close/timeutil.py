@@ -15,6 +15,7 @@ import pendulum
 
 UTC = timezone.utc
 _CLOSE_DT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?(\+00:00)?")
+_OUR_DT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 _DATE = re.compile(r"\d{4}-\d\d-\d\d")
 _US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 
@@ -65,6 +66,8 @@ def normalize_datetime(value: str) -> str:
         if len(value) == 25:  # whole second, +00:00
             return value[:19] + ".000000Z"
         return value + ".000000Z"  # naive whole second
+    if _OUR_DT.fullmatch(value):  # already normalised (a re-read record, a mapped stream)
+        return value
     return format_datetime(parse_datetime(value))
 
 

@@ -6,7 +6,7 @@ turned once into a tree of small converter functions: a record then costs one di
 per object level, and a value that already has its declared type (nearly all of them) is
 returned after one `type()` check.
 
-Rules: only selected fields are kept; date-times become RFC 3339 UTC; values are coerced to
+Records are converted in place. Rules: only selected fields are kept; date-times become RFC 3339 UTC; values are coerced to
 their declared type where that is lossless (numeric strings, ints for numbers, ...); a value
 that does not fit is logged (once per field) and passed on unchanged, never a crash.
 Fields a record has but the schema lacks are dropped and named once in a warning (typically
@@ -22,6 +22,8 @@ from .timeutil import normalize_date, normalize_datetime
 
 LOGGER = logging.getLogger("tap_close")
 Converter = Callable[[Any], Any]
+_STRING = object()   # marks a plain string field in a converter table
+_PASS = object()     # marks a field whose values pass unchanged
 
 
 class _Reporter:
@@ -60,7 +62,7 @@ def _compile(schema: dict, path: str, report: _Reporter) -> Converter | None:
     kind = types[0]
     if kind == "string":
         if fmt == "date-time":
-            return _string_converter(normalize_datetime, path, "date-time", report)
+            return _datetime(path, report)
         if fmt == "date":
             return _string_converter(normalize_date, path, "date", report)
         return _plain_string(path, report)
@@ -75,9 +77,27 @@ def _compile(schema: dict, path: str, report: _Reporter) -> Converter | None:
             return None  # an open object: kept verbatim
         return compile_object(schema, path, report)
     if kind == "array":
-        item = _compile(schema.get("items") or {}, path + "[]", report)
-        return _array(item, path, report)
+        items = schema.get("items") or {}
+        if _is_plain_string(items):
+            return _string_array(_plain_string(path + "[]", report), path, report)
+        return _array(_compile(items, path + "[]", report), path, report)
     return None
+
+
+def _datetime(path, report) -> Converter:
+    # Close's usual form, `2013-02-08T06:17:00.583000+00:00`, is rewritten inline: a lead has
+    # dozens of timestamps, and a function call each would double the cost of the record.
+    def convert(value):
+        if type(value) is str:
+            if len(value) == 32 and value[26:] == "+00:00" and value[10] == "T" and value[19] == ".":
+                return value[:26] + "Z"
+            try:
+                return normalize_datetime(value)
+            except ValueError:
+                pass
+        report.mismatch(path, value, "date-time")
+        return value
+    return convert
 
 
 def _string_converter(parse: Callable[[str], str], path, expected, report) -> Converter:
@@ -162,25 +182,89 @@ def _array(item: Converter | None, path, report) -> Converter:
     return convert
 
 
+def _is_plain_string(schema: dict) -> bool:
+    return _types(schema) == ["string"] and "format" not in schema
+
+
+def _string_array(item: Converter, path, report) -> Converter:
+    # Id lists and e-mail lists are long and nearly always strings already: check each
+    # element inline and call a converter only for the rare one that is not.
+    def convert(value):
+        if type(value) is not list:
+            report.mismatch(path, value, "array")
+            return value
+        for element in value:
+            if type(element) is not str and element is not None:
+                return [v if type(v) is str or v is None else item(v) for v in value]
+        return value
+    return convert
+
+
+def _string_object(schema: dict, path: str, report: _Reporter) -> Converter:
+    """Small objects of strings only (e-mails, phones, URLs, addresses): one pass over the
+    values, the general converter only when something is off."""
+    known = frozenset(schema["properties"])
+    general = None
+
+    def convert(value):
+        nonlocal general
+        if type(value) is dict and value.keys() <= known:
+            for field_value in value.values():
+                if type(field_value) is not str and field_value is not None:
+                    break
+            else:
+                return value
+        if general is None:
+            general = _general_object(schema, path, report, frozenset())
+        return general(value)
+    return convert
+
+
 def compile_object(schema: dict, path: str, report: _Reporter, deselected: frozenset = frozenset()) -> Converter:
-    """`deselected` names fields the catalog knows but the user did not select: dropped quietly."""
+    """`deselected` names fields the catalog knows but the user did not select: dropped quietly.
+
+    Records are converted in place (the tap owns the dicts it parsed): only fields that need
+    work are touched, found with set operations on the record's keys rather than a Python
+    loop over every declared property.
+    """
     properties = schema.get("properties", {})
-    converters = {name: _compile(sub, f"{path}.{name}" if path else name, report)
-                  for name, sub in properties.items()}
-    known = set(properties) | deselected
+    if properties and not deselected and all(_is_plain_string(sub) for sub in properties.values()):
+        return _string_object(schema, path, report)
+    return _general_object(schema, path, report, deselected)
+
+
+def _general_object(schema: dict, path: str, report: _Reporter, deselected: frozenset) -> Converter:
+    properties = schema.get("properties", {})
+    # One table: field → its converter, or _STRING for plain strings (only a type check),
+    # or _PASS for fields whose every value is fine (open objects, unions).
+    table = {}
+    for name, sub in properties.items():
+        sub_path = f"{path}.{name}" if path else name
+        table[name] = _STRING if _is_plain_string(sub) else (_compile(sub, sub_path, report) or _PASS)
+    string_converters = {name: _plain_string(f"{path}.{name}" if path else name, report)
+                         for name, kind in table.items() if kind is _STRING}
+    lookup = table.get
 
     def convert(value):
         if type(value) is not dict:
             report.mismatch(path or "record", value, "object")
             return value
-        out = {}
+        unknown = None
         for key, field_value in value.items():
-            if key in converters:
-                conv = converters[key]
-                out[key] = field_value if conv is None or field_value is None else conv(field_value)
-            elif key not in known:
-                report.unknown(f"{path}.{key}" if path else key)
-        return out
+            kind = lookup(key)
+            if kind is _STRING:
+                if type(field_value) is not str and field_value is not None:
+                    value[key] = string_converters[key](field_value)
+            elif kind is None:
+                unknown = [key] if unknown is None else unknown + [key]
+            elif kind is not _PASS and field_value is not None:
+                value[key] = kind(field_value)
+        if unknown:
+            for key in unknown:
+                if key not in deselected:
+                    report.unknown(f"{path}.{key}" if path else key)
+                del value[key]
+        return value
     return convert
 
 

@@ -38,7 +38,7 @@ def _sel(name):
 
 def test_currently_syncing_rotates_not_truncates():
     selected = [_sel(n) for n in ("event_log", "users", "leads", "activities")]
-    order = [s.tap_stream_id for s in stream_order(selected, State({"currently_syncing": "leads"}))]
-    assert order == ["leads", "activities", "event_log", "users"]
+    order = [s.tap_stream_id for s in stream_order(selected, State({"currently_syncing": "event_log"}))]
+    assert order == ["event_log", "users", "activities", "leads"]
     order = [s.tap_stream_id for s in stream_order(selected, State({"currently_syncing": "tasks"}))]
-    assert order == ["users", "leads", "activities", "event_log"]
+    assert order == ["activities", "leads", "event_log", "users"]

@@ -200,3 +200,31 @@ def test_old_start_date_warns_about_the_event_horizon(org, full_run):
 def test_api_key_never_printed(org, full_run):
     _, run = full_run
     assert org.api_key not in run.stdout and org.api_key not in run.stderr
+
+
+def test_empty_years_before_the_data_cost_few_requests(org, tmp_path):
+    """A start date decades before the account: windows begin where the records do."""
+    before = len(org.request_log)
+    started = now_utc()
+    run = run_tap([], tmp_path, config={**config_for(org), "start_date": "1995-01-01"})
+    assert run.returncode == 0, run.stderr[-2000:]
+    expected = expected_ids(org, parse_datetime("1995-01-01"), started)
+    for stream in ("leads", "tasks", "activities"):
+        assert run.ids(stream) == expected[stream], stream
+    requests_by_group = {}
+    for entry in org.request_log[before:]:
+        requests_by_group[entry["group"]] = requests_by_group.get(entry["group"], 0) + 1
+    # 31 years of 30-day windows would be ~380 requests per stream
+    assert requests_by_group["activity"] < 60 and requests_by_group["lead"] < 30 and requests_by_group["task"] < 30
+
+
+def test_a_range_without_records_still_moves_the_bookmark(module_sandbox_factory, tmp_path):
+    sb = module_sandbox_factory(seed=12, leads=3, activities_per_lead=1, tasks_per_lead=0, events=5, days=20)
+    assert not sb.store.records("task")
+    run = run_tap([], tmp_path, config={"api_key": sb.api_key, "start_date": "1990-01-01", "base_url": sb.url})
+    assert run.returncode == 0
+    (value,) = run.final_state["bookmarks"]["tasks"].values()
+    assert parse_datetime(value) > now_utc() - timedelta(minutes=5)
+    assert len([r for r in sb.request_log if r["group"] == "task"]) == 1, "one question, no empty windows"
+    # and the activities probe found the org's 20 days, not 36 years of windows
+    assert len([r for r in sb.request_log if r["group"] == "activity"]) < 40

@@ -1,4 +1,5 @@
-"""The registry of streams, in the order a full sync runs them (dimensions first)."""
+"""The registry of streams, in the order a sync starts them: the streams with the most pages
+(usually activities) first, so that their rate limit is busy from the first second."""
 
 from .activities import Activities
 from .base import Stream, StreamContext, Unit
@@ -9,7 +10,7 @@ from .tasks import Tasks
 from .users import Users
 
 STREAMS: dict[str, Stream] = {stream.tap_stream_id: stream for stream in (
-    CustomFields(), Users(), Leads(), Tasks(), Activities(), EventLog(),
+    Activities(), Leads(), Tasks(), EventLog(), Users(), CustomFields(),
 )}
 
 __all__ = ["STREAMS", "Stream", "StreamContext", "Unit"]

@@ -1,7 +1,14 @@
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from ..timeutil import format_datetime
+from .paging import read_page
 from .windowed import WindowedStream, with_skip
+
+# Close lists activities newest first only, so the oldest one is found by bisection, to a
+# day, asking about several points at once.
+PROBE_RESOLUTION = timedelta(days=1)
+PROBES = 4
 
 
 class Activities(WindowedStream):
@@ -16,7 +23,7 @@ class Activities(WindowedStream):
     replication_key = "date_created"
     sort_field = "date_created"
     page_size = 100
-    window = timedelta(days=7)
+    window = timedelta(days=30)
     custom_field_slots = {(): "activity"}
     paging_fields = ("id", "date_created")
 
@@ -32,3 +39,24 @@ class Activities(WindowedStream):
         else:
             params["date_created__lte"] = format_datetime(boundary)
         return with_skip(params, skip)
+
+    def earliest_record(self, ctx, lo, hi):
+        """Bisection, PROBES points at a time: each round costs one round trip, not PROBES."""
+        def any_before(moment):
+            params = {"date_created__gte": format_datetime(lo), "date_created__lt": format_datetime(moment),
+                      "_limit": 1, "_fields": "id"}
+            return bool(read_page(ctx.client, self.path, params)[0])
+
+        if not any_before(hi):
+            return None
+        empty_until, found_before = lo, hi   # none in [lo, empty_until), some in [lo, found_before)
+        with ThreadPoolExecutor(max_workers=PROBES) as pool:
+            while found_before - empty_until > PROBE_RESOLUTION:
+                step = (found_before - empty_until) / (PROBES + 1)
+                points = [empty_until + step * (i + 1) for i in range(PROBES)]
+                for point, found in zip(points, pool.map(any_before, points)):
+                    if found:
+                        found_before = point
+                        break
+                    empty_until = point
+        return empty_until

@@ -1,7 +1,7 @@
 from datetime import timedelta
 
 from ..timeutil import floor_minute, parse_datetime
-from .paging import Keyset, keyset_pages
+from .paging import Keyset, keyset_pages, read_page
 from .windowed import WindowedStream, with_skip
 
 MINUTE = timedelta(minutes=1)
@@ -41,13 +41,19 @@ class Leads(WindowedStream):
         # later in that minute, or indexed late, are read again next run.
         start = floor_minute(ctx.bookmark or ctx.start_date)
         last_minute = floor_minute(ctx.sync_start)
-        ceiling = max(start, floor_minute(ctx.sync_start - SEARCH_INDEX_LAG))
-        result, lo = [], start
+        ceiling = self.bookmark_ceiling(ctx)
+        lo, end = self.data_start(ctx, start, last_minute + MINUTE)
+        if lo >= end:
+            return []
+        result, lo = [], floor_minute(lo)
         while lo <= last_minute:
             hi = min(lo + self.window, last_minute + MINUTE)
             result.append((lo, hi, min(hi, ceiling)))
             lo = hi
         return result
+
+    def bookmark_ceiling(self, ctx):
+        return max(floor_minute(ctx.bookmark or ctx.start_date), floor_minute(ctx.sync_start - SEARCH_INDEX_LAG))
 
     def window_query(self, lo, hi, boundary, skip):
         since = boundary if boundary is not None else lo
@@ -73,3 +79,8 @@ class Leads(WindowedStream):
                               **self.fields_param(ctx)}, skip)
         return keyset_pages(ctx.client, self.path,
                             Keyset(params=params, key=lambda record: _minute_of(record, "date_created")))
+
+    def earliest_record(self, ctx, lo, hi):
+        params = {**self.window_query(lo, hi, None, 0), "_limit": 1, "_fields": "id,date_updated"}
+        data, _ = read_page(ctx.client, self.path, params)
+        return self.sort_key(data[0]) if data else None

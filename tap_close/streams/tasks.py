@@ -1,6 +1,7 @@
 from datetime import timedelta
 
-from ..timeutil import format_datetime
+from ..timeutil import format_datetime, parse_datetime
+from .paging import read_page
 from .windowed import WindowedStream, with_skip
 
 
@@ -23,3 +24,10 @@ class Tasks(WindowedStream):
         if boundary is not None:
             params["date_created__gte"] = format_datetime(boundary)
         return with_skip(params, skip)
+
+    def earliest_record(self, ctx, lo, hi):
+        # No task is updated before it is created: the oldest creation among the tasks
+        # updated in range bounds every one of their updates from below.
+        params = {**self.window_query(lo, hi, None, 0), "_limit": 1, "_fields": "id,date_created"}
+        data, _ = read_page(ctx.client, self.path, params)
+        return parse_datetime(data[0]["date_created"]) if data else None

@@ -12,6 +12,10 @@ from .base import Stream, StreamContext, Unit, date_windows, window_label
 from .paging import Keyset, keyset_pages
 
 
+# Below this many windows, empty ones cost less than asking where the records begin.
+PROBE_AFTER_WINDOWS = 24
+
+
 class WindowedStream(Stream):
     window: ClassVar[timedelta] = timedelta(days=30)
     sort_field: ClassVar[str]        # the field keyset paging re-anchors on
@@ -20,12 +24,34 @@ class WindowedStream(Stream):
         return ctx.bookmark or ctx.start_date
 
     def windows(self, ctx: StreamContext) -> list[tuple[datetime, datetime, datetime]]:
-        """(lo, hi, bookmark once written) for each window, oldest first."""
-        return [(lo, hi, hi) for lo, hi in date_windows(self.window_start(ctx), ctx.sync_start, self.window)]
+        """(lo, hi, bookmark once written) for each window, oldest first. With no record in
+        the range at all, one empty unit moves the bookmark to the end of the range."""
+        lo, hi = self.data_start(ctx, self.window_start(ctx), ctx.sync_start)
+        return [(a, b, b) for a, b in date_windows(lo, hi, self.window)]
 
     def units(self, ctx: StreamContext) -> Iterator[Unit]:
-        for lo, hi, bookmark in self.windows(ctx):
+        windows = self.windows(ctx)
+        if not windows:
+            yield Unit(label="no records", fetch=lambda unit: iter(()), bookmark=self.bookmark_ceiling(ctx))
+        for lo, hi, bookmark in windows:
             yield Unit(label=window_label(lo, hi), fetch=partial(self.fetch_window, ctx, lo, hi), bookmark=bookmark)
+
+    def bookmark_ceiling(self, ctx: StreamContext) -> datetime:
+        """The furthest this run may move the bookmark."""
+        return ctx.sync_start
+
+    def data_start(self, ctx: StreamContext, lo: datetime, hi: datetime) -> tuple[datetime, datetime]:
+        """Where windows should begin: a start date years before the account's first record
+        would otherwise cost one request per empty window. Over a long range, ask Close where
+        the records begin; with none at all, there is no window to read."""
+        if hi - lo <= PROBE_AFTER_WINDOWS * self.window:
+            return lo, hi
+        first = self.earliest_record(ctx, lo, hi)
+        return (hi if first is None else max(lo, first)), hi
+
+    def earliest_record(self, ctx: StreamContext, lo: datetime, hi: datetime) -> datetime | None:
+        """A time at or before the first record in [lo, hi), or None when there is none."""
+        return lo
 
     def fetch_window(self, ctx: StreamContext, lo: datetime, hi: datetime, unit: Unit) -> Iterator[list[dict]]:
         return keyset_pages(ctx.client, self.path, self.keyset(ctx, lo, hi))

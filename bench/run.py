@@ -1,0 +1,235 @@
+"""Benchmark: tap-close against the sandbox, beside singer-io's tap-closeio 1.6.6.
+
+Starts the sandbox with a generated organization, latency and per-group rate limits, runs
+each tap to completion and prints, per tap: wall time, its ratio to the rate-limit bound,
+CPU per 10k records, peak memory, requests per endpoint group and 429s. Then the JSON
+baseline (parse every page and dump every record with the standard json module), and the
+tap's peak memory at N and 4N records.
+
+    .venv/bin/python bench/run.py                      # the README's figures
+    .venv/bin/python bench/run.py --leads 500 --skip-closeio --skip-memory   # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_VENVS = ROOT / ".venv-bench"
+KEY = "bench-key"
+# Largest page Close serves per endpoint group (the sandbox enforces the same maxima).
+PAGE = {"activity": 100, "lead": 200, "task": 1000, "user": 1000, "custom_field": 1000, "event": 50}
+STREAM_GROUP = {"activities": "activity", "leads": "lead", "tasks": "task", "users": "user",
+                "custom_fields": "custom_field", "event_log": "event"}
+CUSTOM_FIELD_TYPES = 5   # one list per object type
+
+
+class Sandbox:
+    def __init__(self, args, leads, latency, rate, burst, port_file):
+        argv = [sys.executable, "-m", "close_sandbox", "--port", "0", "--api-key", KEY, "--seed", str(args.seed),
+                "--leads", str(leads), "--activities-per-lead", str(args.activities_per_lead),
+                "--events", str(args.events), "--days", str(args.days), "--latency", str(latency), "--quiet"]
+        if rate:
+            argv += ["--rate", str(rate), "--burst", str(burst)]
+        self.proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        line = self.proc.stdout.readline()
+        if "listening on" not in line:
+            raise SystemExit(f"the sandbox did not start: {line!r}")
+        self.url = line.split("listening on ", 1)[1].strip()
+        self.root = self.url[: -len("/api/v1")]
+
+    def stats(self):
+        return requests.get(self.root + "/_sandbox/stats", timeout=30).json()
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+def venv_with(name: str, packages: list[str]) -> Path:
+    venv = BENCH_VENVS / name
+    stamp = venv / ".installed"
+    if not (stamp.exists() and stamp.read_text() == " ".join(packages)):
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", *packages], check=True)
+        stamp.write_text(" ".join(packages))
+    return venv
+
+
+def run_measured(argv, cwd, env=None):
+    """Runs a tap, counts its RECORD lines per stream; returns wall, CPU, peak RSS, counts."""
+    started = time.monotonic()
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            env={**os.environ, **(env or {})})
+    counts: dict[str, int] = {}
+    for line in proc.stdout:
+        if line.startswith(b'{"type":"RECORD"') or line.startswith(b'{"type": "RECORD"'):
+            stream = json.loads(line)["stream"]
+            counts[stream] = counts.get(stream, 0) + 1
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.monotonic() - started
+    if status != 0:
+        raise SystemExit(f"{argv[0]} failed with status {status}")
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024,
+            "counts": counts}
+
+
+def diff_stats(before, after):
+    requests_by_group = {g: n - before["requests"].get(g, 0) for g, n in after["requests"].items()
+                         if n - before["requests"].get(g, 0)}
+    limited = sum(n - before["rate_limited"].get(g, 0) for g, n in after["rate_limited"].items())
+    return requests_by_group, limited
+
+
+def rate_limit_bound(counts, rate, burst, latency):
+    """The least time any client needs: each group's records at the largest page size, the
+    first `burst` requests free, the rest at `rate` per second, plus one round trip."""
+    worst = 0.0
+    for stream, n in counts.items():
+        group = STREAM_GROUP[stream]
+        pages = max(1, math.ceil(n / PAGE[group]))
+        if group == "custom_field":
+            pages = max(pages, CUSTOM_FIELD_TYPES)
+        worst = max(worst, max(0, pages - burst) / rate)
+    return worst + latency
+
+
+def start_date(days):
+    """The account's first day: where a user would start a backfill."""
+    return time.strftime("%Y-%m-%dT00:00:00Z", time.gmtime(time.time() - (days + 1) * 86400))
+
+
+def tap_close(sb, workdir, days, concurrency=None):
+    config = {"api_key": KEY, "start_date": start_date(days), "base_url": sb.url}
+    if concurrency:
+        config["max_concurrency"] = concurrency
+    path = Path(workdir) / "tap-close.json"
+    path.write_text(json.dumps(config))
+    return run_measured([str(ROOT / ".venv" / "bin" / "tap-close"), "--config", str(path)], workdir)
+
+
+def tap_closeio(sb, workdir, days):
+    venv = venv_with("tap-closeio", ["tap-closeio==1.6.6"])
+    python = str(venv / "bin" / "python")
+    config = Path(workdir) / "closeio.json"
+    config.write_text(json.dumps({"api_key": KEY, "start_date": start_date(days)}))
+    # tap-closeio hard-codes https://app.close.io/api/v1: point it at the sandbox.
+    shim = f"import sys, tap_closeio.http as h; h.BASE_URL = {sb.url!r}; import tap_closeio; sys.exit(tap_closeio.main())"
+    catalog = subprocess.run([python, "-c", shim, "--config", str(config), "--discover"], capture_output=True,
+                             text=True, check=True).stdout
+    parsed = json.loads(catalog)
+    for entry in parsed["streams"]:
+        for item in entry["metadata"]:
+            if item["breadcrumb"] == []:
+                item["metadata"]["selected"] = True
+    catalog_path = Path(workdir) / "closeio-catalog.json"
+    catalog_path.write_text(json.dumps(parsed))
+    return run_measured([python, "-c", shim, "--config", str(config), "--catalog", str(catalog_path)], workdir)
+
+
+def json_baseline(sb):
+    """CPU of parsing every page and dumping every record with the standard json module."""
+    session = requests.Session()
+    session.auth = (KEY, "")
+    bodies = []
+    lists = [("activity", {}), ("lead", {}), ("task", {"_type": "all"}), ("user", {})]
+    lists += [(f"custom_field/{t}", {}) for t in ("lead", "contact", "opportunity", "activity", "shared")]
+    for path, params in lists:
+        group = path.split("/")[0]
+        skip = 0
+        while True:
+            response = session.get(f"{sb.url}/{path}/", params={**params, "_skip": skip, "_limit": PAGE[group]})
+            bodies.append(response.content)
+            page = response.json()
+            skip += len(page["data"])
+            if not page["has_more"]:
+                break
+    cursor = None
+    while True:
+        response = session.get(f"{sb.url}/event/", params={"_limit": 50, **({"_cursor": cursor} if cursor else {})})
+        bodies.append(response.content)
+        cursor = response.json().get("cursor_next")
+        if not cursor:
+            break
+    started, records = time.process_time(), 0
+    for body in bodies:
+        for record in json.loads(body)["data"]:
+            json.dumps(record)
+            records += 1
+    return (time.process_time() - started) / records * 1e6, records
+
+
+def print_run(name, result, stats, limited, bound):
+    total = sum(result["counts"].values())
+    print(f"{name}")
+    print(f"  records            {total:>10}  {json.dumps(result['counts'], sort_keys=True)}")
+    print(f"  wall time          {result['wall']:>10.1f} s   ({result['wall'] / bound:.2f}x the rate-limit bound)")
+    print(f"  CPU per 10k recs   {result['cpu'] / total * 1e4:>10.2f} s   ({result['cpu'] / total * 1e6:.1f} us/record)")
+    print(f"  peak memory        {result['rss_mb']:>10.1f} MB")
+    print(f"  requests           {sum(stats.values()):>10}  {json.dumps(stats, sort_keys=True)}")
+    print(f"  429 answers        {limited:>10}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--leads", type=int, default=4000)
+    parser.add_argument("--activities-per-lead", type=int, default=8)
+    parser.add_argument("--events", type=int, default=3000)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--latency", type=float, default=0.1)
+    parser.add_argument("--rate", type=float, default=20)
+    parser.add_argument("--burst", type=int, default=20)
+    parser.add_argument("--skip-closeio", action="store_true")
+    parser.add_argument("--skip-memory", action="store_true")
+    args = parser.parse_args()
+
+    print(f"# tap-close benchmark: {args.leads} leads, ~{args.activities_per_lead} activities per lead, "
+          f"{args.latency * 1000:.0f} ms latency, {args.rate:g} requests/s per endpoint group (burst {args.burst})")
+    with tempfile.TemporaryDirectory() as workdir:
+        sb = Sandbox(args, args.leads, args.latency, args.rate, args.burst, workdir)
+        try:
+            before = sb.stats()
+            ours = tap_close(sb, workdir, args.days)
+            stats, limited = diff_stats(before, sb.stats())
+            bound = rate_limit_bound(ours["counts"], args.rate, args.burst, args.latency)
+            print(f"rate-limit bound      {bound:>10.1f} s   (largest group's pages beyond the burst / rate + one latency)")
+            print_run("tap-close", ours, stats, limited, bound)
+            if not args.skip_closeio:
+                before = sb.stats()
+                theirs = tap_closeio(sb, workdir, args.days)
+                stats, limited = diff_stats(before, sb.stats())
+                print_run("tap-closeio 1.6.6", theirs, stats, limited, bound)
+                ratio = (ours["cpu"] / sum(ours["counts"].values())) / (theirs["cpu"] / sum(theirs["counts"].values()))
+                print(f"CPU per record, tap-close / tap-closeio: {ratio:.2f}")
+            baseline, records = json_baseline(sb)
+            ours_us = ours["cpu"] / sum(ours["counts"].values()) * 1e6
+            print(f"json baseline         {baseline:>10.1f} us/record (parse pages + dump records, {records} records)")
+            print(f"CPU per record, tap-close / json baseline: {ours_us / baseline:.2f}")
+        finally:
+            sb.stop()
+        if not args.skip_memory:
+            peaks = []
+            for leads in (args.leads, 4 * args.leads):
+                sb = Sandbox(args, leads, 0.0, None, None, workdir)
+                try:
+                    result = tap_close(sb, workdir, args.days)
+                finally:
+                    sb.stop()
+                peaks.append((sum(result["counts"].values()), result["rss_mb"]))
+                print(f"peak memory at {peaks[-1][0]:>8} records: {peaks[-1][1]:.1f} MB")
+            print(f"peak memory growth from N to 4N records: {(peaks[1][1] / peaks[0][1] - 1) * 100:+.1f}%")
+
+
+if __name__ == "__main__":
+    main()
