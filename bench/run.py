@@ -19,6 +19,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -71,17 +72,50 @@ def run_measured(argv, cwd, env=None):
     started = time.monotonic()
     proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                             env={**os.environ, **(env or {})})
+    peak = PeakMemory(proc.pid)
     counts: dict[str, int] = {}
     for line in proc.stdout:
+        # Count without parsing: a slow reader would hold the tap back and measure itself.
         if line.startswith(b'{"type":"RECORD"') or line.startswith(b'{"type": "RECORD"'):
-            stream = json.loads(line)["stream"]
+            start = line.index(b'"stream":') + 9
+            start = line.index(b'"', start) + 1
+            stream = line[start:line.index(b'"', start)].decode()
             counts[stream] = counts.get(stream, 0) + 1
+    rss_mb = peak.stop()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.monotonic() - started
     if status != 0:
         raise SystemExit(f"{argv[0]} failed with status {status}")
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024,
-            "counts": counts}
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": rss_mb, "counts": counts}
+
+
+class PeakMemory:
+    """The process's own high-water mark (VmHWM), read from /proc while it runs. The child's
+    ru_maxrss from wait4 would include the benchmark's own memory, copied at fork."""
+
+    def __init__(self, pid):
+        self.pid, self.peak_kb, self.done = pid, 0, threading.Event()
+        self.thread = threading.Thread(target=self._poll, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        try:
+            with open(f"/proc/{self.pid}/status") as status:
+                for line in status:
+                    if line.startswith("VmHWM:"):
+                        self.peak_kb = max(self.peak_kb, int(line.split()[1]))
+        except (OSError, ValueError):
+            pass
+
+    def _poll(self):
+        while not self.done.wait(0.05):
+            self._read()
+
+    def stop(self):
+        self._read()  # the reader saw end of output: the process is finishing, not yet reaped
+        self.done.set()
+        self.thread.join()
+        return self.peak_kb / 1024
 
 
 def diff_stats(before, after):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from . import __version__
-from .config import DEFAULT_BASE_URL, DEFAULT_LOOKBACK_HOURS, DEFAULT_TIMEOUT
+from .config import DEFAULT_BASE_URL, DEFAULT_LOOKBACK_HOURS, DEFAULT_MAX_CONCURRENCY, DEFAULT_TIMEOUT
 
 SETTINGS = {
     "type": "object",
@@ -25,6 +25,9 @@ SETTINGS = {
         "activities_lookback_hours": {"type": "number", "default": DEFAULT_LOOKBACK_HOURS,
                                       "description": "Hours of activities re-read before the bookmark "
                                                      "to catch recent edits."},
+        "max_concurrency": {"type": "integer", "default": DEFAULT_MAX_CONCURRENCY, "minimum": 1, "maximum": 32,
+                            "description": "Requests in flight at once, across streams and date windows "
+                                           "(1 reads one page at a time)."},
     },
 }
 CAPABILITIES = ["catalog", "discover", "state", "about"]

@@ -63,10 +63,10 @@ def endpoint_group(path: str) -> str:
     return "custom_field" if segment == "custom_fields" else segment
 
 
-def _close_message(response) -> str:
+def _close_message(content: bytes) -> str:
     try:
-        body = response.json()
-    except ValueError:
+        body = orjson.loads(content)
+    except orjson.JSONDecodeError:
         return ""
     if isinstance(body, dict):
         error = body.get("error")
@@ -137,20 +137,25 @@ class CloseClient:
             with metrics.http_request_timer(path) as tags:
                 if len(query) > MAX_QUERY_LENGTH:
                     response = self.session.post(url, json={"_params": params}, timeout=self.timeout,
-                                                 headers={"x-http-method-override": "GET"})
+                                                 headers={"x-http-method-override": "GET"}, stream=True)
                 else:
-                    response = self.session.get(url, params=params, timeout=self.timeout)
+                    response = self.session.get(url, params=params, timeout=self.timeout, stream=True)
+                # requests reads a body in 10 KB chunks; a lead page is over 1 MB. Reading it
+                # in large chunks halves the CPU of receiving it. Fully read, the connection
+                # goes back to the pool for the next request.
+                content = b"".join(response.iter_content(1 << 20))
+                response.close()
                 tags["http_status_code"] = response.status_code
                 tags["status"] = "succeeded" if response.status_code < 400 else "failed"
-        except (requests.ConnectionError, requests.Timeout) as exc:
+        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
             raise _Retryable(f"{exc.__class__.__name__} on {path}") from None
         finally:
             self.pacer.release(group, response.headers if response is not None else None)
         status = response.status_code
         if status == 429:
             try:
-                body = response.json()
-            except ValueError:
+                body = orjson.loads(content)
+            except orjson.JSONDecodeError:
                 body = None
             wait = retry_wait(response.headers, body)
             self.pacer.hold(group, wait)
@@ -159,11 +164,11 @@ class CloseClient:
             raise _Retryable(f"HTTP {status} on {path}", status)
         if status >= 400:
             exc_class, meaning = STATUS_ERRORS.get(status, (CloseAPIError, f"Close answered HTTP {status}"))
-            message = _close_message(response)
+            message = _close_message(content)
             detail = f"{meaning} on GET {path}" + (f": {message}" if message else "")
             raise exc_class(detail, status)
         try:
-            body = orjson.loads(response.content)
+            body = orjson.loads(content)
         except orjson.JSONDecodeError:
             raise UnexpectedResponseError(f"Close answered GET {path} with a body that is not JSON") from None
         if not isinstance(body, dict):

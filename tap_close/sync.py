@@ -30,7 +30,9 @@ from .transform import RecordTransformer
 
 LOGGER = logging.getLogger("tap_close")
 PROGRESS_EVERY_SECONDS = 30.0
-QUEUE_PAGES_PER_WORKER = 2
+# Parsed pages waiting for the writer. With a slow target, every worker also holds the page it
+# could not hand over yet: memory is bounded by queue + workers pages, whatever the run's size.
+QUEUE_PAGES = 2
 
 
 def stream_order(selected: list[SelectedStream], state: State) -> list[SelectedStream]:
@@ -96,7 +98,10 @@ class Sync:
     def __init__(self, client, config: Config, state: State, writer: SingerWriter, concurrency: int):
         self.client, self.config, self.state, self.writer = client, config, state, writer
         self.concurrency = max(1, concurrency)
-        self.events: queue.Queue = queue.Queue(maxsize=self.concurrency * QUEUE_PAGES_PER_WORKER)
+        self.events: queue.Queue = queue.Queue(maxsize=QUEUE_PAGES)
+        # A stream's units in flight at once: leaves room for the other streams' rate limits
+        # and bounds how many of the large pages (leads) are held at a time.
+        self.per_stream = max(1, (self.concurrency + 1) // 2)
         self.stopping = threading.Event()
         self.sync_start = now_utc()
 
@@ -177,7 +182,7 @@ class Sync:
         so every rate limit) has work; a stream starts (SCHEMA first) when its first unit does."""
         launched = 0
         while launched < free:
-            candidates = [run for run in runs if run.next_unit < len(run.units)]
+            candidates = [run for run in runs if run.next_unit < len(run.units) and run.in_flight < self.per_stream]
             if not candidates:
                 break
             run = min(candidates, key=lambda r: (r.in_flight, runs.index(r)))
@@ -237,8 +242,12 @@ def sync(client, config: Config, selected: list[SelectedStream], state: State, w
     runner = Sync(client, config, state, writer, config.max_concurrency)
     # Records are short-lived, acyclic dicts that reference counting frees at once; with the
     # default thresholds the cyclic collector scans them every 700 allocations for nothing.
+    # Collect less often, but keep full collections regular: the HTTP stack leaves a little
+    # cyclic garbage per request, which must not pile up over a long run. Objects alive now
+    # (modules, schemas) are frozen out of every collection.
     thresholds = gc.get_threshold()
-    gc.set_threshold(100_000, 50, 100)
+    gc.freeze()
+    gc.set_threshold(50_000, 10, 10)
     try:
         return runner.run(selected)
     finally:

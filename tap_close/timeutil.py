@@ -11,8 +11,6 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-import pendulum
-
 UTC = timezone.utc
 _CLOSE_DT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?(\+00:00)?")
 _OUR_DT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
@@ -30,6 +28,7 @@ def parse_datetime(value: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
+        import pendulum  # only for forms the standard library cannot read; slow to import
         try:
             parsed = pendulum.parse(text, strict=False)
         except Exception as exc:  # pendulum raises its own hierarchy; all mean "unparseable"

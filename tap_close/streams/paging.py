@@ -122,6 +122,7 @@ def keyset_pages(client, path: str, keyset: Keyset, overlap: int = 10, max_skip:
             if _key(keyset.key, record, path) != last:
                 break
             tail.add(record.get("id"))
+        data = fresh = record = None  # don't hold this page while the next one is fetched
         if last == boundary:
             seen_at_boundary |= tail
         else:
