@@ -40,6 +40,9 @@ def test_start_date_forms(value, expected):
     ({**BASE, "request_timeout": -1}, "request_timeout"),
     ({**BASE, "activities_lookback_hours": "x"}, "activities_lookback_hours"),
     ({**BASE, "activities_lookback_hours": True}, "activities_lookback_hours"),
+    ({**BASE, "max_concurrency": 0}, "max_concurrency"),
+    ({**BASE, "max_concurrency": 2.5}, "max_concurrency"),
+    ({**BASE, "max_concurrency": 100}, "max_concurrency"),
 ])
 def test_bad_values_name_the_key(raw, key):
     with pytest.raises(ConfigError) as info:
@@ -51,6 +54,11 @@ def test_bad_values_name_the_key(raw, key):
                                            ("", DEFAULT_TIMEOUT), (None, DEFAULT_TIMEOUT)])
 def test_request_timeout_accepts_strings_and_zero_means_default(raw, expected):
     assert parse_config({**BASE, "request_timeout": raw}).request_timeout == expected
+
+
+def test_max_concurrency_accepts_whole_numbers_and_strings():
+    assert parse_config({**BASE, "max_concurrency": "3"}).max_concurrency == 3
+    assert parse_config(BASE).max_concurrency == 8
 
 
 def test_key_never_in_repr():

@@ -214,3 +214,29 @@ def test_user_agent_and_request_timeout_are_applied(sandbox_factory, tmp_path, m
     agents = {r["user_agent"] for r in sb.request_log}
     assert agents == {"acme-etl (ops@acme.test)"}
     assert run.messages[-1]["type"] == "STATE"
+
+
+def test_every_state_is_true_when_windows_finish_out_of_order(sandbox_factory, tmp_path):
+    """With concurrent windows (the newest starts first), each STATE's bookmark must only
+    cover records already written before that STATE."""
+    sb = sandbox_factory(seed=30, leads=150, activities_per_lead=4, events=100, days=400, latency=0.01)
+    run = run_tap([], tmp_path, config=config_for(sb, start_date="2025-01-01T00:00:00Z", max_concurrency=8))
+    assert run.returncode == 0, run.stderr[-2000:]
+    fields = {"activities": "date_created", "leads": "date_updated", "tasks": "date_updated"}
+    universe = {stream: {r["id"]: parse_datetime(r[field]) for r in sb.store.records(kind)}
+                for (stream, field), kind in zip(fields.items(), ("activity", "lead", "task"))}
+    written = {stream: set() for stream in fields}
+    checked = 0
+    for message in run.messages:
+        if message["type"] == "RECORD" and message["stream"] in written:
+            written[message["stream"]].add(message["record"]["id"])
+        elif message["type"] == "STATE":
+            for stream, field in fields.items():
+                mark = message["value"]["bookmarks"].get(stream, {}).get(field)
+                if mark is None:
+                    continue
+                covered = {i for i, t in universe[stream].items()
+                           if parse_datetime("2025-01-01T00:00:00Z") <= t < parse_datetime(mark)}
+                assert covered <= written[stream], (stream, mark, len(covered - written[stream]))
+                checked += 1
+    assert checked > 10
