@@ -282,32 +282,26 @@ def statuses(sb, params, kind=None, rid=None):
         items = [dict(s, organization_id=ctx.org_id) for s in ctx.opp_statuses]
     else:
         raise P.ApiError(404, P.NOT_FOUND)
-    if rid:
-        for s in items:
-            if s["id"] == rid:
-                return P.trim(s, P.fields(params))
-        P.not_found("Status")
-    return _static_list(sb, "status", params, items)
+    return _static_resource(sb, "status", "Status", params, items, rid)
 
 
 def pipelines(sb, params, rid=None):
-    items = sb.store.ctx.pipelines
-    if rid:
-        for s in items:
-            if s["id"] == rid:
-                return P.trim(s, P.fields(params))
-        P.not_found("Pipeline")
-    return _static_list(sb, "pipeline", params, items)
+    return _static_resource(sb, "pipeline", "Pipeline", params, sb.store.ctx.pipelines, rid)
 
 
 def custom_activity_types(sb, params, rid=None):
-    items = sb.store.ctx.custom_activity_types
+    return _static_resource(sb, "custom_activity", "CustomActivityType", params,
+                            sb.store.ctx.custom_activity_types, rid)
+
+
+def _static_resource(sb, group, model, params, items, rid):
+    """A small fixed list (statuses, pipelines, custom activity types) or one of its items."""
     if rid:
-        for s in items:
-            if s["id"] == rid:
-                return P.trim(s, P.fields(params))
-        P.not_found("CustomActivityType")
-    return _static_list(sb, "custom_activity", params, items)
+        for item in items:
+            if item["id"] == rid:
+                return P.trim(item, P.fields(params))
+        P.not_found(model)
+    return _static_list(sb, group, params, items)
 
 
 # -- events ---------------------------------------------------------------------
