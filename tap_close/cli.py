@@ -20,6 +20,7 @@ from .config import load_config, load_json_file
 from .discover import discover
 from .errors import InputError, TapCloseError
 from .logs import REDACTOR, setup_logging
+from .memory import limit_heap_growth
 from .output import SingerWriter
 from .state import State
 from .streams import STREAMS
@@ -88,6 +89,7 @@ def run(args) -> int:
 
 
 def main(argv=None) -> int:
+    limit_heap_growth()
     setup_logging()
     args = build_parser().parse_args(argv)
     try:
