@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 
 from . import __version__
@@ -88,12 +89,26 @@ def run(args) -> int:
     return 0
 
 
+class Terminated(TapCloseError):
+    """SIGTERM (Meltano's `--timeout`, a scheduler stopping the job)."""
+
+
+def _terminate(signum, frame):
+    # Raised in the main thread between two writes: no half-written line, and the sync's
+    # cleanup still prints a final true STATE.
+    raise Terminated("terminated by SIGTERM; the last STATE printed is where to resume")
+
+
 def main(argv=None) -> int:
     limit_heap_growth()
     setup_logging()
     args = build_parser().parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return run(args)
+    except Terminated as exc:
+        LOGGER.critical("%s", exc)
+        return 143
     except TapCloseError as exc:
         LOGGER.critical("%s", exc)
     except KeyboardInterrupt:
@@ -107,6 +122,8 @@ def main(argv=None) -> int:
         LOGGER.critical("unexpected %s: %s (set TAP_CLOSE_LOG_LEVEL=DEBUG for details)",
                         exc.__class__.__name__, exc)
         LOGGER.debug("traceback", exc_info=True)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 1
 
 

@@ -240,3 +240,26 @@ def test_every_state_is_true_when_windows_finish_out_of_order(sandbox_factory, t
                 assert covered <= written[stream], (stream, mark, len(covered - written[stream]))
                 checked += 1
     assert checked > 10
+
+
+def test_sigterm_ends_with_whole_lines_and_a_state(sandbox_factory, tmp_path):
+    sb = sandbox_factory(seed=31, leads=150, activities_per_lead=4, events=200, days=300, latency=0.02)
+    config = write_json(tmp_path / "c.json", config_for(sb))
+    with open(tmp_path / "stderr.txt", "w") as stderr:
+        proc = subprocess.Popen([sys.executable, "-m", "tap_close", "--config", config], stdout=subprocess.PIPE,
+                                stderr=stderr, text=True)
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if len(lines) == 50:
+                proc.send_signal(signal.SIGTERM)
+                break
+        lines += proc.stdout.read().splitlines(keepends=True)
+        proc.wait(timeout=60)
+    err = (tmp_path / "stderr.txt").read_text()
+    assert proc.returncode == 143, err[-2000:]
+    bad = [line for line in lines if not line.startswith("{") or not line.endswith("}\n")]
+    assert not bad, bad[:2]
+    messages = [json.loads(line) for line in lines]       # every line is whole
+    assert messages[-1]["type"] == "STATE"
+    assert "terminated by SIGTERM" in err and "Traceback" not in err
