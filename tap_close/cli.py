@@ -19,13 +19,13 @@ from .catalog import select_all, selected_streams
 from .client import MAX_SERVER_TRIES, CloseClient
 from .config import load_config, load_json_file
 from .discover import discover
-from .errors import InputError, TapCloseError
+from .errors import InputError, TapCloseError, Terminated
 from .logs import REDACTOR, setup_logging
 from .memory import limit_heap_growth
 from .output import SingerWriter
 from .state import State
 from .streams import STREAMS
-from .sync import sync
+from .sync import TERMINATED, request_stop, sync
 
 LOGGER = logging.getLogger("tap_close")
 README = "README.md in the tap-close source distribution (setup, settings, streams, recipes)"
@@ -89,14 +89,12 @@ def run(args) -> int:
     return 0
 
 
-class Terminated(TapCloseError):
-    """SIGTERM (Meltano's `--timeout`, a scheduler stopping the job)."""
-
-
 def _terminate(signum, frame):
-    # Raised in the main thread between two writes: no half-written line, and the sync's
-    # cleanup still prints a final true STATE.
-    raise Terminated("terminated by SIGTERM; the last STATE printed is where to resume")
+    # Raising here could abort a write halfway through a line (Python runs handlers inside
+    # an interrupted write). A running sync is asked to stop at its next page instead; it
+    # then prints a final true STATE. Anything else stops at once.
+    if not request_stop():
+        raise Terminated(TERMINATED)
 
 
 def main(argv=None) -> int:

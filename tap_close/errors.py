@@ -46,3 +46,7 @@ class ServerError(CloseAPIError):
 
 class UnexpectedResponseError(CloseAPIError):
     """A 2xx whose body is not the JSON shape Close documents."""
+
+
+class Terminated(TapCloseError):
+    """SIGTERM (Meltano's `--timeout`, a scheduler stopping the job)."""

@@ -22,6 +22,7 @@ from datetime import timedelta
 from . import metrics
 from .catalog import SelectedStream
 from .config import Config
+from .errors import Terminated
 from .output import SingerWriter
 from .state import State
 from .streams import STREAMS, Stream, StreamContext, Unit
@@ -29,6 +30,16 @@ from .timeutil import format_datetime, now_utc
 from .transform import RecordTransformer
 
 LOGGER = logging.getLogger("tap_close")
+TERMINATED = "terminated by SIGTERM; the last STATE printed is where to resume"
+_active: list["Sync"] = []   # the running sync, for a stop requested by a signal
+
+
+def request_stop() -> bool:
+    """Ask the running sync to stop at its next page; False when none is running."""
+    if not _active:
+        return False
+    _active[0].stop_requested.set()
+    return True
 PROGRESS_EVERY_SECONDS = 30.0
 # Parsed pages waiting for the writer. With a slow target, every worker also holds the page it
 # could not hand over yet: memory is bounded by queue + workers pages, whatever the run's size.
@@ -103,6 +114,7 @@ class Sync:
         # and bounds how many of the large pages (leads) are held at a time.
         self.per_stream = max(1, (self.concurrency + 1) // 2)
         self.stopping = threading.Event()
+        self.stop_requested = threading.Event()
         self.sync_start = now_utc()
 
     # -- planning ---------------------------------------------------------------------------
@@ -161,7 +173,14 @@ class Sync:
                     self._update_currently_syncing(runs)
                     if pending == 0:
                         break
-                    kind, run, index, payload, extracted = self.events.get()
+                    try:
+                        kind, run, index, payload, extracted = self.events.get(timeout=0.2)
+                    except queue.Empty:
+                        kind = None
+                    if self.stop_requested.is_set():
+                        raise Terminated(TERMINATED)
+                    if kind is None:
+                        continue
                     if kind == "page":
                         self._write_page(run, index, payload, extracted)
                     elif kind == "done":
@@ -240,6 +259,7 @@ class Sync:
 
 def sync(client, config: Config, selected: list[SelectedStream], state: State, writer: SingerWriter) -> dict:
     runner = Sync(client, config, state, writer, config.max_concurrency)
+    _active.append(runner)
     # Records are short-lived, acyclic dicts that reference counting frees at once; with the
     # default thresholds the cyclic collector scans them every 700 allocations for nothing.
     # Collect less often, but keep full collections regular: the HTTP stack leaves a little
@@ -258,3 +278,5 @@ def sync(client, config: Config, selected: list[SelectedStream], state: State, w
             writer.state(state.to_dict())
         except (BrokenPipeError, ValueError):
             pass  # the reader is gone: nothing more can be delivered
+        finally:
+            _active.remove(runner)
