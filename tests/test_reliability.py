@@ -247,19 +247,34 @@ def test_sigterm_ends_with_whole_lines_and_a_state(sandbox_factory, tmp_path):
     config = write_json(tmp_path / "c.json", config_for(sb))
     with open(tmp_path / "stderr.txt", "w") as stderr:
         proc = subprocess.Popen([sys.executable, "-m", "tap_close", "--config", config], stdout=subprocess.PIPE,
-                                stderr=stderr, text=True)
-        lines = []
-        for line in proc.stdout:
-            lines.append(line)
-            if len(lines) == 50:
+                                stderr=stderr)
+        seen = 0
+        for _ in proc.stdout:
+            seen += 1
+            if seen == 50:
                 proc.send_signal(signal.SIGTERM)
                 break
-        lines += proc.stdout.read().splitlines(keepends=True)
+        proc.stdout.close()
         proc.wait(timeout=60)
     err = (tmp_path / "stderr.txt").read_text()
     assert proc.returncode == 143, err[-2000:]
-    bad = [line for line in lines if not line.startswith("{") or not line.endswith("}\n")]
-    assert not bad, bad[:2]
-    messages = [json.loads(line) for line in lines]       # every line is whole
-    assert messages[-1]["type"] == "STATE"
     assert "terminated by SIGTERM" in err and "Traceback" not in err
+
+
+def test_sigterm_leaves_whole_lines_and_a_final_state(sandbox_factory, tmp_path):
+    sb = sandbox_factory(seed=32, leads=150, activities_per_lead=4, events=200, days=300, latency=0.02)
+    config = write_json(tmp_path / "c.json", config_for(sb))
+    out_path = tmp_path / "out.jsonl"
+    with open(out_path, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "tap_close", "--config", config], stdout=out,
+                                stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while out_path.stat().st_size < 200_000 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    assert proc.returncode == 143
+    raw = out_path.read_bytes()
+    assert raw.endswith(b"\n")
+    messages = [json.loads(line) for line in raw.split(b"\n") if line]   # every line is whole
+    assert messages[-1]["type"] == "STATE"
