@@ -254,7 +254,7 @@ def test_sigterm_ends_with_whole_lines_and_a_state(sandbox_factory, tmp_path):
             if seen == 50:
                 proc.send_signal(signal.SIGTERM)
                 break
-        proc.stdout.close()
+        proc.stdout.read()   # keep reading: a closed pipe would stop the tap before SIGTERM does
         proc.wait(timeout=60)
     err = (tmp_path / "stderr.txt").read_text()
     assert proc.returncode == 143, err[-2000:]
