@@ -370,6 +370,8 @@ class Store:
                 return [self.update_task(t, is_complete=not self.tasks.get(t)["is_complete"])["id"]
                         for t in self._pick(self.tasks.by_id, count)]
             if action == "update_activities":
+                # Only activity types that have a note field get a new note.
+                with_note = [a for a, rec in self.activities.by_id.items() if "note" in rec]
                 return [self.update_activity(a, note=records.words.sentence(self.ctx.rng))["id"]
-                        for a in self._pick(self.activities.by_id, count)]
+                        for a in self._pick(with_note, count)]
             raise ValueError("unknown action %r" % action)
