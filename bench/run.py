@@ -224,6 +224,7 @@ def main():
     parser.add_argument("--latency", type=float, default=0.1)
     parser.add_argument("--rate", type=float, default=20)
     parser.add_argument("--burst", type=int, default=20)
+    parser.add_argument("--concurrency", type=int, default=None, help="tap-close's max_concurrency")
     parser.add_argument("--skip-closeio", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
     args = parser.parse_args()
@@ -234,7 +235,7 @@ def main():
         sb = Sandbox(args, args.leads, args.latency, args.rate, args.burst, workdir)
         try:
             before = sb.stats()
-            ours = tap_close(sb, workdir, args.days)
+            ours = tap_close(sb, workdir, args.days, args.concurrency)
             stats, limited = diff_stats(before, sb.stats())
             bound = rate_limit_bound(ours["counts"], args.rate, args.burst, args.latency)
             print(f"rate-limit bound      {bound:>10.1f} s   (largest group's pages beyond the burst / rate + one latency)")
