@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from urllib.parse import urlencode
 
 import backoff
@@ -15,7 +16,7 @@ from . import __version__
 from .config import Config
 from . import metrics
 from .errors import (
-    AuthError, BadRequestError, CloseAPIError, NotFoundError, RateLimitedError, ServerError,
+    AuthError, Cancelled, BadRequestError, CloseAPIError, NotFoundError, RateLimitedError, ServerError,
     UnexpectedResponseError,
 )
 from .ratelimit import Pacer, retry_wait
@@ -92,6 +93,9 @@ class CloseClient:
             "Accept": "application/json",
         })
         self.pacer = pacer or Pacer()
+        # Set when the run stops: requests still retrying in other threads give up at their
+        # next attempt instead of holding the exit for their whole retry budget.
+        self.cancelled = threading.Event()
 
     def get(self, path: str, params: dict | None = None) -> dict:
         """GET a Close endpoint and return its JSON object, retrying what is transient."""
@@ -127,6 +131,8 @@ class CloseClient:
                           f"(last: {exc})", exc.status)
 
     def _send(self, path: str, params: dict) -> dict:
+        if self.cancelled.is_set():
+            raise Cancelled(f"GET {path} not sent: the run is stopping")
         group = endpoint_group(path)
         url = f"{self.base_url}/{path.strip('/')}/"
         query = urlencode(params)

@@ -50,3 +50,7 @@ class UnexpectedResponseError(CloseAPIError):
 
 class Terminated(TapCloseError):
     """SIGTERM (Meltano's `--timeout`, a scheduler stopping the job)."""
+
+
+class Cancelled(TapCloseError):
+    """A request not sent because the run is stopping (another unit failed, or SIGTERM)."""

@@ -192,6 +192,7 @@ class Sync:
                         raise payload
             finally:
                 self.stopping.set()
+                self.client.cancelled.set()
         self.state.set_currently_syncing(None)
         self.writer.state(self.state.to_dict())
         return {run.stream_id: run.count for run in runs}

@@ -278,3 +278,16 @@ def test_sigterm_leaves_whole_lines_and_a_final_state(sandbox_factory, tmp_path)
     assert raw.endswith(b"\n")
     messages = [json.loads(line) for line in raw.split(b"\n") if line]   # every line is whole
     assert messages[-1]["type"] == "STATE"
+
+
+def test_a_fatal_error_does_not_wait_for_other_windows_retries(sandbox_factory, tmp_path):
+    sb = sandbox_factory(seed=33, **SMALL)
+    sb.faults.fail_burst(1000, status=503, group="task")          # tasks keep retrying...
+    sb.faults.malformed(1000, group="lead", kind="not_object")   # ...when leads fail for good
+    started = time.monotonic()
+    run = run_tap([], tmp_path, config=config_for(sb))
+    assert run.returncode == 1
+    assert "GET lead" in run.stderr
+    # the tasks' retry budget is minutes; the run stops within one backoff wait
+    assert time.monotonic() - started < 40
+    assert run.messages[-1]["type"] == "STATE"
