@@ -4,7 +4,6 @@ select, run twice (the second from the saved state) and once more after a failed
 import json
 import os
 import subprocess
-from pathlib import Path
 
 import pytest
 

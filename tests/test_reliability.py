@@ -2,7 +2,6 @@
 the sandbox's own data, not only the exit status."""
 
 import json
-import os
 import signal
 import subprocess
 import sys

@@ -149,6 +149,7 @@ def test_leads_bookmark_minute_is_read_again(org, full_run, tmp_path):
     assert mark == floor_minute(mark)
     before = len(org.request_log)
     run = run_tap([], tmp_path, config=config_for(org), state=state)
+    assert run.returncode == 0
     lead_queries = [r["params"]["query"] for r in org.request_log[before:] if r["path"].startswith("/lead")]
     assert lead_queries[0].startswith(f'date_updated>="{mark.strftime("%Y-%m-%dT%H:%M")}"')
 

@@ -8,7 +8,7 @@ records and only then moves the bookmark.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable, ClassVar, Iterator
 

@@ -1,8 +1,5 @@
-"""Fixtures for the sandbox contract tests.
-
-tests/conftest.py loads close_sandbox.pytest_plugin (sandbox, sandbox_factory).
-Only if it did not (the module is not imported yet) are the fixtures imported
-here; `pytest_plugins` itself is refused by pytest in a non-top-level conftest."""
+"""Fixtures for the sandbox contract tests (tests/conftest.py loads the sandbox plugin:
+sandbox, sandbox_factory)."""
 import pathlib
 import sys
 
@@ -14,8 +11,6 @@ for path in (HERE.parents[1], HERE):   # repo root (close_sandbox) and sandbox_h
         sys.path.insert(0, str(path))
 
 from close_sandbox import Sandbox  # noqa: E402
-if "close_sandbox.pytest_plugin" not in sys.modules:
-    from close_sandbox.pytest_plugin import sandbox, sandbox_factory  # noqa: E402,F401
 
 from sandbox_helpers import NOW, Api  # noqa: E402
 
