@@ -96,6 +96,11 @@ class CloseClient:
         # Set when the run stops: requests still retrying in other threads give up at their
         # next attempt instead of holding the exit for their whole retry budget.
         self.cancelled = threading.Event()
+        # What requests would work out from the environment (proxies, CA bundle) on every
+        # request, worked out once: the session's per-request merging costs more CPU than
+        # the rest of a small request.
+        self._environment = self.session.merge_environment_settings(self.base_url, {}, True, None, None)
+        self._adapter = self.session.get_adapter(self.base_url)
 
     def get(self, path: str, params: dict | None = None) -> dict:
         """GET a Close endpoint and return its JSON object, retrying what is transient."""
@@ -142,10 +147,14 @@ class CloseClient:
         try:
             with metrics.http_request_timer(path) as tags:
                 if len(query) > MAX_QUERY_LENGTH:
-                    response = self.session.post(url, json={"_params": params}, timeout=self.timeout,
-                                                 headers={"x-http-method-override": "GET"}, stream=True)
+                    request = requests.Request("POST", url, json={"_params": params},
+                                               headers={"x-http-method-override": "GET"})
                 else:
-                    response = self.session.get(url, params=params, timeout=self.timeout, stream=True)
+                    request = requests.Request("GET", url, params=params)
+                # Sent through the session's adapter: Close's API needs no cookies, redirects
+                # or hooks, and the environment settings were worked out once above.
+                response = self._adapter.send(self.session.prepare_request(request), timeout=self.timeout,
+                                              **self._environment)
                 # requests reads a body in 10 KB chunks; a lead page is over 1 MB. Reading it
                 # in large chunks halves the CPU of receiving it. Fully read, the connection
                 # goes back to the pool for the next request.
