@@ -59,7 +59,7 @@ def run(args) -> int:
         return 0
     if not args.config:
         raise InputError("--config is required (a JSON file with at least api_key and start_date)")
-    config, _ = load_config(args.config)
+    config = load_config(args.config)
     REDACTOR.add(config.api_key)
     # A connection check should answer quickly: one retry, not the sync's patient budget.
     client = CloseClient(config, max_server_tries=2 if args.test else MAX_SERVER_TRIES)

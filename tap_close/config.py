@@ -109,6 +109,5 @@ def parse_config(raw) -> Config:
     )
 
 
-def load_config(path: str) -> tuple[Config, dict]:
-    raw = load_json_file(path, "config", ConfigError)
-    return parse_config(raw), raw
+def load_config(path: str) -> Config:
+    return parse_config(load_json_file(path, "config", ConfigError))

@@ -24,12 +24,13 @@ class WindowedStream(Stream):
         return ctx.bookmark or ctx.start_date
 
     def windows(self, ctx: StreamContext) -> list[tuple[datetime, datetime, datetime]]:
-        """(lo, hi, bookmark once written) for each window, oldest first. With no record in
-        the range at all, one empty unit moves the bookmark to the end of the range."""
+        """(lo, hi, bookmark once written) for each window, oldest first."""
         lo, hi = self.data_start(ctx, self.window_start(ctx), ctx.sync_start)
         return [(a, b, b) for a, b in date_windows(lo, hi, self.window)]
 
     def units(self, ctx: StreamContext) -> Iterator[Unit]:
+        """A unit per window; with no record in the range at all, one empty unit that moves
+        the bookmark to the end of the range without a request."""
         windows = self.windows(ctx)
         if not windows:
             yield Unit(label="no records", fetch=lambda unit: iter(()), bookmark=self.bookmark_ceiling(ctx))
