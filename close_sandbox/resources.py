@@ -177,8 +177,11 @@ def activities_(sb, params, endpoint=None, rid=None):
     users_ = set(_csv(params.get("user_id__in"))) | set(_csv(params.get("user_id")))
     contacts_ = set(_csv(params.get("contact_id__in"))) | set(_csv(params.get("contact_id")))
     catypes = set(_csv(params.get("custom_activity_type_id__in"))) | set(_csv(params.get("custom_activity_type_id")))
+    wanted_ids = set(_csv(params.get("id__in")))   # org-wide, unlike the lead-only filters
 
     def pred(r):
+        if wanted_ids and r["id"] not in wanted_ids:
+            return False
         if want_type and r["_type"] != want_type:
             return False
         if types and r["_type"] not in types and not (r["_type"] == "Custom" and r.get("custom_activity_type_id") in types):
@@ -193,6 +196,8 @@ def activities_(sb, params, endpoint=None, rid=None):
 
     def compute():
         cands = sb.store.children.get(lead_id, {}).get("activity", []) if lead_id else None
+        if wanted_ids:
+            cands = [i for i in (wanted_ids if cands is None else cands) if i in wanted_ids]
         ids_ = coll.select("date_created", True, ranges, pred, candidates=cands)
         if by_activity_at:
             from .timefmt import parse

@@ -132,6 +132,10 @@ class Sandbox:
     def delete_lead(self, lead_id):
         return self.store.delete_lead(lead_id)
 
+    def delete_child(self, kind, rid):
+        """kind: contact, opportunity, task or activity."""
+        return self.store.delete_child(kind, rid)
+
     def add_activity(self, lead_id, _type="Note", **overrides):
         return self.store.add_activity(lead_id, _type, **overrides)
 

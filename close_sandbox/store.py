@@ -300,6 +300,20 @@ class Store:
         with self.lock:
             return _copy(self._update_child("opportunity", opportunity_id, changes))
 
+    def delete_child(self, kind, rid):
+        """Delete one contact, opportunity, task or activity: a `deleted` event for it [C: S1]."""
+        with self.lock:
+            rec = self.coll(kind).get(rid)
+            if rec is None:
+                raise KeyError("no %s %r" % (kind, rid))
+            now = self._begin()
+            self.coll(kind).remove(rid)
+            if rec.get("lead_id") in self.children:
+                self.children[rec["lead_id"]][kind].remove(rid)
+                self._recompose(rec["lead_id"], now)
+            self._emit(kind, rec, "deleted", now, None, rec, [])
+            return rid
+
     def update_user(self, user_id, **changes):
         """Users have no events in Close's event list [I]."""
         with self.lock:
@@ -369,6 +383,10 @@ class Store:
             if action == "update_tasks":
                 return [self.update_task(t, is_complete=not self.tasks.get(t)["is_complete"])["id"]
                         for t in self._pick(self.tasks.by_id, count)]
+            if action in ("delete_activities", "delete_tasks", "delete_contacts", "delete_opportunities"):
+                kind = {"activities": "activity", "tasks": "task", "contacts": "contact",
+                        "opportunities": "opportunity"}[action.split("_", 1)[1]]
+                return [self.delete_child(kind, rid) for rid in self._pick(self.coll(kind).by_id, count)]
             if action == "update_activities":
                 # Only activity types that have a note field get a new note.
                 with_note = [a for a, rec in self.activities.by_id.items() if "note" in rec]

@@ -9,18 +9,21 @@ from dataclasses import dataclass
 from .errors import InputError
 
 
+def automatic_fields(stream) -> set[str]:
+    return set(stream.key_properties) | set(stream.bookmark_properties)
+
+
 def stream_metadata(stream, schema: dict) -> list[dict]:
-    automatic = set(stream.key_properties) | {stream.replication_key}
-    entries = [{
-        "breadcrumb": [],
-        "metadata": {
-            "table-key-properties": list(stream.key_properties),
-            "forced-replication-method": "INCREMENTAL",
-            "valid-replication-keys": [stream.replication_key],
-            "inclusion": "available",
-            "selected-by-default": True,
-        },
-    }]
+    automatic = automatic_fields(stream)
+    top = {
+        "table-key-properties": list(stream.key_properties),
+        "forced-replication-method": "INCREMENTAL" if stream.replication_key else "FULL_TABLE",
+        "inclusion": "available",
+        "selected-by-default": stream.selected_by_default,
+    }
+    if stream.replication_key:
+        top["valid-replication-keys"] = [stream.replication_key]
+    entries = [{"breadcrumb": [], "metadata": top}]
     for name in schema["properties"]:
         entries.append({
             "breadcrumb": ["properties", name],
@@ -87,7 +90,7 @@ def selected_streams(catalog: dict, known: dict) -> list[SelectedStream]:
         if not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict):
             raise InputError(f"catalog stream {stream_id!r} has no schema properties")
         stream = known[stream_id]
-        automatic = set(stream.key_properties) | {stream.replication_key}
+        automatic = automatic_fields(stream)
         fields = []
         for name in schema["properties"]:
             field_meta = meta.get(("properties", name), {})
@@ -104,6 +107,8 @@ def selected_streams(catalog: dict, known: dict) -> list[SelectedStream]:
         restricted.pop("selected", None)
         restricted["properties"] = {name: schema["properties"][name] for name in fields}
         method = meta.get((), {}).get("replication-method") or "INCREMENTAL"
+        if not stream.replication_key:
+            method = "FULL_TABLE"   # nothing to be incremental on
         chosen.append(SelectedStream(
             tap_stream_id=stream_id,
             schema=restricted,
@@ -114,11 +119,11 @@ def selected_streams(catalog: dict, known: dict) -> list[SelectedStream]:
     return chosen
 
 
-def select_all(catalog: dict) -> dict:
-    """Mark every stream selected: what a run without `--catalog` syncs."""
+def select_defaults(catalog: dict) -> dict:
+    """Mark the streams selected by default as selected: what a run without `--catalog` syncs."""
     catalog = copy.deepcopy(catalog)
     for entry in catalog["streams"]:
         for item in entry["metadata"]:
             if item["breadcrumb"] == []:
-                item["metadata"]["selected"] = True
+                item["metadata"]["selected"] = item["metadata"].get("selected-by-default", True)
     return catalog

@@ -15,7 +15,7 @@ import sys
 
 from . import __version__
 from .about import about
-from .catalog import select_all, selected_streams
+from .catalog import select_defaults, selected_streams
 from .client import MAX_SERVER_TRIES, CloseClient
 from .config import load_config, load_json_file
 from .discover import discover
@@ -80,7 +80,7 @@ def run(args) -> int:
         catalog = load_json_file(catalog_path, "catalog", InputError)
     else:
         LOGGER.info("no catalog given: discovering and syncing every stream")
-        catalog = select_all(discover(client))
+        catalog = select_defaults(discover(client))
     selected = selected_streams(catalog, STREAMS)
     if not selected:
         LOGGER.warning("the catalog selects no stream; nothing to sync")

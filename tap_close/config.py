@@ -29,6 +29,8 @@ class Config:
     request_timeout: float = DEFAULT_TIMEOUT
     activities_lookback_hours: float = DEFAULT_LOOKBACK_HOURS
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    emit_deletes: bool = True
+    late_activity_edits: bool = True
 
     def __repr__(self) -> str:  # never show the key, even in a debugger or a log
         return f"Config(start_date={self.start_date.isoformat()}, base_url={self.base_url!r})"
@@ -69,6 +71,17 @@ def _whole(raw, key: str, default: int, minimum: int, maximum: int) -> int:
     return int(value)
 
 
+def _boolean(raw, key: str, default: bool) -> bool:
+    # Meltano may pass booleans as strings.
+    if raw is None or raw == "":
+        return default
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.strip().lower() in ("true", "false"):
+        return raw.strip().lower() == "true"
+    raise ConfigError(f"config key '{key}' must be true or false, got {raw!r}")
+
+
 def parse_config(raw) -> Config:
     if not isinstance(raw, dict):
         raise ConfigError("config must be a JSON object")
@@ -106,6 +119,8 @@ def parse_config(raw) -> Config:
         activities_lookback_hours=_number(raw.get("activities_lookback_hours"), "activities_lookback_hours",
                                           DEFAULT_LOOKBACK_HOURS, 0, False),
         max_concurrency=_whole(raw.get("max_concurrency"), "max_concurrency", DEFAULT_MAX_CONCURRENCY, 1, 32),
+        emit_deletes=_boolean(raw.get("emit_deletes"), "emit_deletes", True),
+        late_activity_edits=_boolean(raw.get("late_activity_edits"), "late_activity_edits", True),
     )
 
 

@@ -127,6 +127,7 @@ class Sync:
             client=self.client, start_date=self.config.start_date, sync_start=self.sync_start,
             bookmark=bookmark, fields=selected.fields if selected.deselected else None,
             activities_lookback=timedelta(hours=self.config.activities_lookback_hours),
+            emit_deletes=self.config.emit_deletes, late_edits=self.config.late_activity_edits,
         )
         transform = RecordTransformer(stream.tap_stream_id, selected.schema, selected.deselected).transform
         units = list(stream.units(ctx))
@@ -209,7 +210,7 @@ class Sync:
             if run.stream_id not in started:
                 started.add(run.stream_id)
                 self.writer.schema(run.stream_id, run.selected.schema, run.stream.key_properties,
-                                   [run.stream.replication_key])
+                                   run.stream.bookmark_properties)
             index, run.next_unit = run.launch_order[run.next_unit], run.next_unit + 1
             run.in_flight += 1
             pool.submit(self._fetch, run, index)
@@ -218,7 +219,7 @@ class Sync:
             if not run.units and run.stream_id not in started:
                 started.add(run.stream_id)
                 self.writer.schema(run.stream_id, run.selected.schema, run.stream.key_properties,
-                                   [run.stream.replication_key])
+                                   run.stream.bookmark_properties)
                 self._finish(run)
         return launched
 

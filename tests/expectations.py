@@ -3,7 +3,12 @@
 from tap_close.streams.event_log import HORIZON_MARGIN, RETENTION
 from tap_close.timeutil import floor_minute, parse_datetime
 
-STREAMS = ("activities", "custom_fields", "event_log", "leads", "tasks", "users")
+# What a run without a catalog syncs: every stream but contacts (off by default).
+STREAMS = ("activities", "custom_activities", "custom_activity_types", "custom_fields", "event_log",
+           "lead_statuses", "leads", "opportunities", "opportunity_statuses", "pipelines", "tasks", "users")
+# Small configuration tables read whole every run, without a bookmark.
+FULL_TABLE = ("custom_activity_types", "lead_statuses", "opportunity_statuses", "pipelines")
+BOOKMARKED = tuple(s for s in STREAMS if s not in FULL_TABLE)
 
 
 def since(records, field, bound):
@@ -13,12 +18,20 @@ def since(records, field, bound):
 def expected_ids(sb, start, run_started):
     """Ids each stream must emit in a full sync from `start` that began at `run_started`."""
     horizon = run_started - RETENTION + HORIZON_MARGIN
+    activities = sb.store.records("activity")
     return {
+        "contacts": {r["id"] for r in sb.store.records("contact")},
+        "opportunities": since(sb.store.records("opportunity"), "date_updated", start),
+        "custom_activities": since([a for a in activities if a["_type"] == "Custom"], "date_created", start),
+        "lead_statuses": {r["id"] for r in sb.store.ctx.lead_statuses},
+        "opportunity_statuses": {r["id"] for r in sb.store.ctx.opp_statuses},
+        "pipelines": {r["id"] for r in sb.store.ctx.pipelines},
+        "custom_activity_types": {r["id"] for r in sb.store.ctx.custom_activity_types},
         "users": {r["id"] for r in sb.store.records("user")},
         "custom_fields": {r["id"] for r in sb.store.records("custom_field")},
         "leads": since(sb.store.records("lead"), "date_updated", floor_minute(start)),
         "tasks": since(sb.store.records("task"), "date_updated", start),
-        "activities": since(sb.store.records("activity"), "date_created", start),
+        "activities": since(activities, "date_created", start),
         "event_log": {r["id"] for r in sb.store.records("event")
                       if parse_datetime(r["date_updated"]) >= max(start, horizon)},
     }

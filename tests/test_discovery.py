@@ -7,7 +7,12 @@ import pytest
 from tap_close.streams import STREAMS
 from tap_runner import run_tap
 
-EXPECTED_STREAMS = {"activities", "custom_fields", "event_log", "leads", "tasks", "users"}
+EXPECTED_STREAMS = {"activities", "contacts", "custom_activities", "custom_activity_types", "custom_fields",
+                    "event_log", "lead_statuses", "leads", "opportunities", "opportunity_statuses", "pipelines",
+                    "tasks", "users"}
+FULL_TABLE = {"custom_activity_types", "lead_statuses", "opportunity_statuses", "pipelines"}
+OFF_BY_DEFAULT = {"contacts"}
+DELETABLE = {"activities", "contacts", "custom_activities", "leads", "opportunities", "tasks"}
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +28,7 @@ def _meta(entry, breadcrumb=()):
     return next(m["metadata"] for m in entry["metadata"] if tuple(m["breadcrumb"]) == tuple(breadcrumb))
 
 
-def test_catalog_has_the_six_streams_with_standard_metadata(discovered):
+def test_catalog_has_every_stream_with_standard_metadata(discovered):
     _, catalog = discovered
     entries = {e["tap_stream_id"]: e for e in catalog["streams"]}
     assert set(entries) == EXPECTED_STREAMS
@@ -31,10 +36,15 @@ def test_catalog_has_the_six_streams_with_standard_metadata(discovered):
         stream = STREAMS[stream_id]
         top = _meta(entry)
         assert top["table-key-properties"] == ["id"] == entry["key_properties"]
-        assert top["forced-replication-method"] == "INCREMENTAL"
-        assert top["valid-replication-keys"] == [stream.replication_key]
-        assert top["selected-by-default"] is True
+        if stream_id in FULL_TABLE:
+            assert top["forced-replication-method"] == "FULL_TABLE"
+            assert "valid-replication-keys" not in top
+        else:
+            assert top["forced-replication-method"] == "INCREMENTAL"
+            assert top["valid-replication-keys"] == [stream.replication_key]
+        assert top["selected-by-default"] is (stream_id not in OFF_BY_DEFAULT)
         assert "selected" not in top
+        assert ("_sdc_deleted_at" in entry["schema"]["properties"]) is (stream_id in DELETABLE)
         for name in entry["schema"]["properties"]:
             inclusion = _meta(entry, ("properties", name))["inclusion"]
             expected = "automatic" if name in ("id", stream.replication_key) else "available"

@@ -64,7 +64,8 @@ def test_meltano_discover_select_and_run_twice_then_after_a_failure(project):
     sb, root, run = project
     catalog = json.loads(run("invoke", "tap-close", "--discover").stdout)
     assert {s["tap_stream_id"] for s in catalog["streams"]} == {
-        "activities", "custom_fields", "event_log", "leads", "tasks", "users"}
+        "activities", "contacts", "custom_activities", "custom_activity_types", "custom_fields", "event_log",
+        "lead_statuses", "leads", "opportunities", "opportunity_statuses", "pipelines", "tasks", "users"}
     for stream in ("leads", "tasks", "users"):
         run("select", "tap-close", stream, "*")
     listed = run("select", "tap-close", "--list").stdout

@@ -3,14 +3,19 @@
 
 from .activities import Activities
 from .base import Stream, StreamContext, Unit
+from .contacts import Contacts
+from .custom_activities import CustomActivities
 from .custom_fields import CustomFields
+from .dimensions import CustomActivityTypes, LeadStatuses, OpportunityStatuses, Pipelines
 from .event_log import EventLog
 from .leads import Leads
+from .opportunities import Opportunities
 from .tasks import Tasks
 from .users import Users
 
 STREAMS: dict[str, Stream] = {stream.tap_stream_id: stream for stream in (
-    Activities(), Leads(), Tasks(), EventLog(), Users(), CustomFields(),
+    Activities(), Leads(), Tasks(), EventLog(), Contacts(), Opportunities(), CustomActivities(),
+    Users(), CustomFields(), LeadStatuses(), OpportunityStatuses(), Pipelines(), CustomActivityTypes(),
 )}
 
 __all__ = ["STREAMS", "Stream", "StreamContext", "Unit"]

@@ -26,6 +26,8 @@ class Activities(WindowedStream):
     window = timedelta(days=30)
     custom_field_slots = {(): "activity"}
     paging_fields = ("id", "date_created")
+    event_object_types = ("activity.",)
+    refetch_edited = True
 
     def window_start(self, ctx):
         if ctx.bookmark is None:

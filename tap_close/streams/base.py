@@ -15,6 +15,8 @@ from typing import Callable, ClassVar, Iterator
 from ..schema import add_custom_fields, load_static_schema
 from ..timeutil import format_datetime
 
+# Singer's convention for deletion records (honoured by meltanolabs-target-postgres & co).
+DELETED_AT = "_sdc_deleted_at"
 
 @dataclass
 class StreamContext:
@@ -25,6 +27,8 @@ class StreamContext:
     bookmark: datetime | None        # None on a first (or FULL_TABLE) sync
     fields: tuple[str, ...] | None   # fields to ask Close for; None asks for all
     activities_lookback: timedelta = timedelta(hours=24)
+    emit_deletes: bool = True        # deletion records from the event log (config `emit_deletes`)
+    late_edits: bool = True          # re-read records edited after the lookback (config `late_activity_edits`)
 
 
 @dataclass
@@ -57,23 +61,58 @@ class Stream:
     tap_stream_id: ClassVar[str]
     path: ClassVar[str]
     key_properties: ClassVar[tuple[str, ...]] = ("id",)
-    replication_key: ClassVar[str]
+    # None: a small dimension read whole every run (FULL_TABLE), with no bookmark.
+    replication_key: ClassVar[str | None]
     page_size: ClassVar[int]
+    # Off by default when a run would cost a user many requests for records they may not need.
+    selected_by_default: ClassVar[bool] = True
+    # Event-log object types of this stream's records ("activity." matches every
+    # activity.<type>): their `deleted` events become deletion records.
+    event_object_types: ClassVar[tuple[str, ...]] = ()
+    # Close cannot list these by modification time: their `updated` events older than the
+    # re-read range make the record be fetched again (see changes.py).
+    refetch_edited: ClassVar[bool] = False
     # Where the account's custom fields go: schema path (() = the record, ("contacts",) =
     # items of its `contacts` array) → Close object type whose definitions apply.
     custom_field_slots: ClassVar[dict[tuple[str, ...], str]] = {}
     # Fields a pager needs in every record even when the user did not select them.
     paging_fields: ClassVar[tuple[str, ...]] = ()
+    # Fields the tap adds to records: never asked of Close.
+    local_fields: ClassVar[tuple[str, ...]] = (DELETED_AT,)
+
+    @property
+    def bookmark_properties(self) -> list[str]:
+        return [self.replication_key] if self.replication_key else []
+
+    @property
+    def tracks_deletions(self) -> bool:
+        return bool(self.event_object_types)
 
     def schema(self, custom_fields: dict[str, dict[str, dict]]) -> dict:
-        return add_custom_fields(load_static_schema(self.tap_stream_id), self.custom_field_slots, custom_fields)
+        schema = add_custom_fields(load_static_schema(self.tap_stream_id), self.custom_field_slots, custom_fields)
+        if self.tracks_deletions:
+            schema["properties"][DELETED_AT] = {
+                "type": ["null", "string"], "format": "date-time",
+                "description": "When the record was deleted in Close (from the event log); "
+                               "set only on deletion records, which carry nothing but the id."}
+        return schema
 
     def units(self, ctx: StreamContext) -> Iterator[Unit]:
+        """The event-log replay first (so no bookmark passes it), then the reads."""
+        from .changes import change_unit   # changes.py builds on this module
+        unit = change_unit(self, ctx)
+        if unit is not None:
+            yield unit
+        yield from self.read_units(ctx)
+
+    def read_units(self, ctx: StreamContext) -> Iterator[Unit]:
         raise NotImplementedError
 
     def fields_param(self, ctx: StreamContext) -> dict:
-        """`_fields` asks Close for the selected fields only (plus what paging needs)."""
+        """`_fields` asks Close for the selected fields only (plus what paging needs); the
+        fields the tap adds itself are not Close's to send."""
         if ctx.fields is None:
             return {}
-        wanted = list(ctx.fields) + [name for name in self.paging_fields if name not in ctx.fields]
+        wanted = [name for name in ctx.fields if name not in self.local_fields] + \
+                 [name for name in self.paging_fields if name not in ctx.fields]
         return {"_fields": ",".join(wanted)}

@@ -9,14 +9,8 @@ class CustomFields(FullScanStream):
     path = "custom_field"
     replication_key = "date_updated"
     page_size = 1000
+    local_fields = ("object_type",)   # ours, not Close's: don't ask Close for it
 
     def collections(self, ctx):
         for object_type in CUSTOM_FIELD_OBJECT_TYPES:
             yield f"{self.path}/{object_type}", {}, {"object_type": object_type}
-
-    def fields_param(self, ctx):
-        # object_type is ours, not Close's: don't ask Close for it.
-        params = super().fields_param(ctx)
-        if params:
-            params["_fields"] = ",".join(f for f in params["_fields"].split(",") if f != "object_type")
-        return params

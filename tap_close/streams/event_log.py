@@ -4,15 +4,13 @@ from functools import partial
 
 from ..timeutil import format_datetime
 from .base import Stream, Unit, date_windows, window_label
+# Close: events can become visible late or be consolidated, so the latest five minutes are
+# read again; windows start a little inside the retention horizon, never at events Close is
+# expiring at that moment.
+from .changes import HORIZON_MARGIN, RESCAN, RETENTION
 from .paging import cursor_pages
 
 LOGGER = logging.getLogger("tap_close")
-RETENTION = timedelta(days=30)
-# Close: events can become visible late or be consolidated; re-scan the latest five minutes.
-RESCAN = timedelta(minutes=5)
-# Start a little inside the retention horizon so a window never begins at events Close is
-# expiring at that moment.
-HORIZON_MARGIN = timedelta(minutes=10)
 
 
 class EventLog(Stream):
@@ -24,7 +22,7 @@ class EventLog(Stream):
     page_size = 50
     window = timedelta(days=7)
 
-    def units(self, ctx):
+    def read_units(self, ctx):
         start = ctx.start_date if ctx.bookmark is None else max(ctx.start_date, ctx.bookmark - RESCAN)
         horizon = ctx.sync_start - RETENTION + HORIZON_MARGIN
         if start < horizon:

@@ -1,6 +1,7 @@
-"""Streams Close cannot filter by date: read the whole (small) collection and emit the
-records changed since the bookmark. Being dimensions, a first sync emits all of them,
-whatever the start date."""
+"""Streams Close cannot filter by date: read the whole collection and emit the records
+changed since the bookmark. Being dimensions, a first sync emits all of them, whatever the
+start date. A stream without a replication key (statuses, pipelines) is emitted whole
+every run (FULL_TABLE)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ class FullScanStream(Stream):
         """(path, query params, values added to each record) for each list to read."""
         yield self.path, dict(self.params), {}
 
-    def units(self, ctx: StreamContext) -> Iterator[Unit]:
+    def read_units(self, ctx: StreamContext) -> Iterator[Unit]:
         yield Unit(label="all records", fetch=lambda unit: self._fetch(ctx, unit))
 
     def _fetch(self, ctx: StreamContext, unit: Unit) -> Iterator[list[dict]]:
@@ -26,6 +27,11 @@ class FullScanStream(Stream):
         for path, params, added in self.collections(ctx):
             for page in offset_pages(ctx.client, path, {**params, **self.fields_param(ctx)}, self.page_size):
                 kept = []
+                if self.replication_key is None:
+                    for record in page:
+                        record.update(added)
+                    yield page
+                    continue
                 for record in page:
                     changed = _parse_or_none(record.get(self.replication_key))
                     # A record without a usable timestamp is emitted: losing it would be worse.
@@ -36,7 +42,8 @@ class FullScanStream(Stream):
                         newest = changed
                 if kept:
                     yield kept
-        unit.bookmark = min(newest, ctx.sync_start) if newest is not None else ctx.bookmark
+        if self.replication_key is not None:
+            unit.bookmark = min(newest, ctx.sync_start) if newest is not None else ctx.bookmark
 
 
 def _parse_or_none(value):

@@ -35,6 +35,7 @@ class Leads(WindowedStream):
     window = timedelta(days=30)
     custom_field_slots = {(): "lead", ("contacts",): "contact", ("opportunities",): "opportunity"}
     paging_fields = ("id", "date_updated", "date_created")
+    event_object_types = ("lead",)
 
     def windows(self, ctx):
         # The current minute is read too, but the bookmark stays behind it: records updated

@@ -16,6 +16,7 @@ class Tasks(WindowedStream):
     page_size = 1000
     window = timedelta(days=30)
     paging_fields = ("id", "date_created")
+    event_object_types = ("task.",)   # task.lead, task.email_followup, ...
 
     def window_query(self, lo, hi, boundary, skip):
         params = {"_type": "all", "date_updated__gte": format_datetime(lo),

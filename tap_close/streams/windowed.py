@@ -28,7 +28,7 @@ class WindowedStream(Stream):
         lo, hi = self.data_start(ctx, self.window_start(ctx), ctx.sync_start)
         return [(a, b, b) for a, b in date_windows(lo, hi, self.window)]
 
-    def units(self, ctx: StreamContext) -> Iterator[Unit]:
+    def read_units(self, ctx: StreamContext) -> Iterator[Unit]:
         """A unit per window; with no record in the range at all, one empty unit that moves
         the bookmark to the end of the range without a request."""
         windows = self.windows(ctx)
