@@ -136,6 +136,41 @@ def test_target_postgres_upserts(org, tmp_path):
                          fetch)
 
 
+def test_deletions_flag_rows_in_postgres(sandbox_factory, tmp_path):
+    """Deletion records into meltanolabs-target-postgres: with its record metadata on, the
+    row of a record deleted in Close carries `_sdc_deleted_at`, and the live rows are exactly
+    what Close still has. (Without record metadata that target strips `_sdc_deleted_at`.)"""
+    sb = sandbox_factory(seed=47, leads=40, activities_per_lead=3, events=100, days=200)
+    with postgres_server() as (host, port, user):
+        config = write_json(tmp_path / "t.json", {
+            "host": host, "port": port, "user": user, "password": "unused-trust-auth", "database": "postgres",
+            "default_target_schema": "tap_close", "load_method": "upsert", "add_record_metadata": True,
+            "activate_version": False})
+        target = [bin_path("target-postgres", "target-postgres"), "--config", config]
+
+        def ids(stream, where):
+            query = f"select id from tap_close.{stream} where {where}"
+            out = subprocess.run(["psql", "-h", host, "-p", str(port), "-U", user, "-d", "postgres", "-At",
+                                  "-c", query], capture_output=True, text=True, check=True).stdout
+            return set(out.split())
+
+        state = run_pipeline(tmp_path, sb, target, name="full")
+        assert ids("leads", "_sdc_deleted_at is not null") == set()
+        lead = next(l for l in sb.store.records("lead") if l["opportunities"])
+        opportunity = next(o for o in sb.store.records("opportunity") if o["lead_id"] != lead["id"])
+        before = {stream: ids(stream, "true") for stream in ("leads", "opportunities", "activities")}
+        sb.delete_lead(lead["id"])
+        sb.delete_child("opportunity", opportunity["id"])
+        run_pipeline(tmp_path, sb, target, state=state, name="incremental")
+        deleted_opportunities = {o["id"] for o in lead["opportunities"]} | {opportunity["id"]}
+        assert ids("leads", "_sdc_deleted_at is not null") == {lead["id"]}
+        assert ids("opportunities", "_sdc_deleted_at is not null") >= deleted_opportunities
+        for stream, kind in (("leads", "lead"), ("opportunities", "opportunity"), ("activities", "activity")):
+            live = {r["id"] for r in sb.store.records(kind)}
+            assert ids(stream, "_sdc_deleted_at is null") == before[stream] & live, stream
+            assert before[stream] - live, f"{stream}: something should have been deleted"
+
+
 def test_singer_check_tap_accepts_the_output(org, tmp_path):
     _, out = emitted(tmp_path, org)
     check = subprocess.run([bin_path("singer-tools", "singer-check-tap")], input=out, capture_output=True,

@@ -1,0 +1,158 @@
+"""What list endpoints cannot show, read from the event log: edits to activities older than
+the lookback window, and deletions (records with `_sdc_deleted_at`)."""
+
+import json
+import math
+from datetime import timedelta
+
+import jsonschema
+import pytest
+
+from tap_close.streams.changes import REFETCH_BATCH
+from tap_close.timeutil import now_utc, parse_datetime
+from tap_runner import run_tap
+
+START = "2025-06-01T00:00:00Z"
+DELETABLE = ("activities", "contacts", "custom_activities", "leads", "opportunities", "tasks")
+
+
+def config_for(sb, **extra):
+    return {"api_key": sb.api_key, "start_date": START, "base_url": sb.url, **extra}
+
+
+def catalog_with_contacts(sb, tmp_path, deselect=()):
+    """Every stream, contacts (off by default) included; `deselect` as (stream, field) pairs."""
+    catalog = json.loads(run_tap(["--discover"], tmp_path, config=config_for(sb)).stdout)
+    for entry in catalog["streams"]:
+        for item in entry["metadata"]:
+            if item["breadcrumb"] == []:
+                item["metadata"]["selected"] = True
+            elif (entry["tap_stream_id"], item["breadcrumb"][1]) in deselect:
+                item["metadata"]["selected"] = False
+    return catalog
+
+
+def deletion_records(run, stream):
+    return {r["id"]: r for r in run.records(stream) if "_sdc_deleted_at" in r}
+
+
+@pytest.fixture
+def org(sandbox_factory):
+    return sandbox_factory(seed=41, leads=80, activities_per_lead=5, events=200, days=120)
+
+
+def old_activities(sb, days_ago, kind=None, count=3):
+    """Activities created about `days_ago` days ago that carry a note (so they can be edited)."""
+    now = now_utc()
+    found = [a for a in sb.store.records("activity")
+             if "note" in a and (kind is None or a["_type"] == kind)
+             and now - timedelta(days=days_ago + 3) < parse_datetime(a["date_created"]) < now - timedelta(days=days_ago)]
+    assert len(found) >= count, "the org should have old activities to edit"
+    return found[:count]
+
+
+def test_an_activity_edited_ten_days_after_creation_is_emitted_by_the_next_run(org, tmp_path):
+    first = run_tap([], tmp_path, config=config_for(org))
+    assert first.returncode == 0, first.stderr[-2000:]
+    edited = [org.update_activity(a["id"], note=f"edited late {i}")["id"]
+              for i, a in enumerate(old_activities(org, 10))]
+    untouched = {a["id"] for a in old_activities(org, 10, count=6)} - set(edited)
+    before = len(org.request_log)
+    second = run_tap([], tmp_path, config=config_for(org), state=first.final_state)
+    assert second.returncode == 0, second.stderr[-2000:]
+    got = {r["id"]: r for r in second.records("activities")}
+    for i, activity_id in enumerate(edited):
+        assert got[activity_id]["note"] == f"edited late {i}"
+    assert not untouched & set(got), "only the edited old activities are fetched again"
+    lookback_start = parse_datetime(first.final_state["bookmarks"]["activities"]["date_created"]) - timedelta(hours=24)
+    older = {i for i, r in got.items() if parse_datetime(r["date_created"]) < lookback_start}
+    assert older == set(edited)
+    # Bounded: the events since the last run, then one `id__in` request per batch of ids.
+    refetches = [r for r in org.request_log[before:] if "id__in" in r["params"]]
+    assert len(refetches) == math.ceil(len(edited) / REFETCH_BATCH)
+    assert sorted(refetches[0]["params"]["id__in"].split(",")) == sorted(edited)
+
+
+def test_late_edits_can_be_turned_off(org, tmp_path):
+    first = run_tap([], tmp_path, config=config_for(org))
+    (activity,) = old_activities(org, 10, count=1)
+    org.update_activity(activity["id"], note="edited late")
+    second = run_tap([], tmp_path, config=config_for(org, late_activity_edits=False), state=first.final_state)
+    assert second.returncode == 0
+    assert activity["id"] not in second.ids("activities")
+
+
+def test_deletions_reach_each_stream_as_deletion_records(org, tmp_path):
+    catalog = catalog_with_contacts(org, tmp_path)
+    first = run_tap([], tmp_path, config=config_for(org), catalog=catalog)
+    assert first.returncode == 0, first.stderr[-2000:]
+    store = org.store
+    lead = next(l for l in store.records("lead") if l["opportunities"] and len(l["contacts"]) > 0)
+    cascade = {kind: {r["id"] for r in store.records(kind) if r["lead_id"] == lead["id"]}
+               for kind in ("contact", "opportunity", "task", "activity")}
+    others = [l["id"] for l in store.records("lead") if l["id"] != lead["id"]]
+    victims = {}
+    for kind in ("contact", "opportunity", "task", "activity"):
+        victims[kind] = next(r["id"] for r in store.records(kind) if r["lead_id"] in others)
+    victims["custom"] = next(a["id"] for a in store.records("activity")
+                             if a["_type"] == "Custom" and a["lead_id"] in others)
+    for kind, rid in victims.items():
+        org.delete_child("activity" if kind == "custom" else kind, rid)
+    org.delete_lead(lead["id"])
+    deleted_after = now_utc()
+
+    second = run_tap([], tmp_path, config=config_for(org), state=first.final_state, catalog=catalog)
+    assert second.returncode == 0, second.stderr[-2000:]
+    expected = {
+        "leads": {lead["id"]},
+        "contacts": cascade["contact"] | {victims["contact"]},
+        "opportunities": cascade["opportunity"] | {victims["opportunity"]},
+        "tasks": cascade["task"] | {victims["task"]},
+        "activities": cascade["activity"] | {victims["activity"], victims["custom"]},
+        "custom_activities": {victims["custom"]},
+    }
+    schemas = second.schemas()
+    for stream in DELETABLE:
+        got = deletion_records(second, stream)
+        assert expected[stream] <= set(got), (stream, expected[stream] - set(got))
+        validator = jsonschema.Draft4Validator(schemas[stream]["schema"], format_checker=jsonschema.FormatChecker())
+        for record in got.values():
+            assert set(record) == {"id", "_sdc_deleted_at"}
+            assert not list(validator.iter_errors(record))
+        for rid in expected[stream]:
+            at = parse_datetime(got[rid]["_sdc_deleted_at"])
+            assert deleted_after - timedelta(minutes=1) < at <= deleted_after, (stream, rid)
+    # Nothing still alive is reported deleted.
+    alive = {r["id"] for kind in ("lead", "contact", "opportunity", "task", "activity") for r in store.records(kind)}
+    assert not alive & {rid for stream in DELETABLE for rid in deletion_records(second, stream)}
+
+
+def test_emit_deletes_off_and_a_deselected_deleted_at_emit_none(org, tmp_path):
+    first = run_tap([], tmp_path, config=config_for(org))
+    org.delete_lead(org.store.records("lead")[0]["id"])
+    org.delete_child("task", org.store.records("task")[0]["id"])
+    off = run_tap([], tmp_path, config=config_for(org, emit_deletes=False), state=first.final_state)
+    assert off.returncode == 0
+    assert not any(deletion_records(off, stream) for stream in DELETABLE)
+    assert all("_sdc_deleted_at" not in r for r in off.records())
+    catalog = catalog_with_contacts(org, tmp_path, deselect={("leads", "_sdc_deleted_at")})
+    deselected = run_tap([], tmp_path, config=config_for(org), state=first.final_state, catalog=catalog)
+    assert deselected.returncode == 0
+    assert not deletion_records(deselected, "leads")
+    assert deletion_records(deselected, "tasks"), "other streams still get theirs"
+    assert "_sdc_deleted_at" not in deselected.schemas()["leads"]["schema"]["properties"]
+
+
+def test_a_bookmark_older_than_the_event_log_says_what_cannot_be_seen(org, tmp_path):
+    old = (now_utc() - timedelta(days=45)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    state = {"bookmarks": {"leads": {"date_updated": old}, "activities": {"date_created": old}}}
+    run = run_tap([], tmp_path, config=config_for(org), state=state)
+    assert run.returncode == 0, run.stderr[-2000:]
+    warnings = [l for l in run.stderr.splitlines() if "older than the 30 days of events" in l]
+    assert any(l.startswith("WARNING") and "leads" in l and "deletions" in l for l in warnings)
+    assert any("activities" in l and "late edits and deletions" in l for l in warnings)
+    # The replay starts at the horizon, never before it (Close would not have the events).
+    horizon = now_utc() - timedelta(days=30)
+    event_starts = [parse_datetime(r["params"]["date_updated__gte"]) for r in org.request_log
+                    if r["group"] == "event" and "date_updated__gte" in r["params"]]
+    assert event_starts and min(event_starts) > horizon - timedelta(minutes=1)
