@@ -59,9 +59,13 @@ run_sync() {  # $1 = output folder, $2 = optional state file
 echo "== full sync into target-jsonl ($DEMO/full)"
 run_sync "$DEMO/full"
 
-echo "== changing data in the sandbox: 5 leads edited, 12 activities added, 3 tasks edited, 1 lead deleted"
+echo "== changing data in the sandbox: 5 leads edited, 12 activities added, 4 old activities edited,"
+echo "   3 tasks edited, 1 lead deleted (with its contacts, opportunities, tasks and activities),"
+echo "   2 activities, 2 opportunities and 1 contact deleted"
 for change in '{"action":"touch_leads","count":5}' '{"action":"add_activities","count":12}' \
-              '{"action":"update_tasks","count":3}' '{"action":"delete_leads","count":1}'; do
+              '{"action":"update_activities","count":4}' '{"action":"update_tasks","count":3}' \
+              '{"action":"delete_leads","count":1}' '{"action":"delete_activities","count":2}' \
+              '{"action":"delete_opportunities","count":2}' '{"action":"delete_contacts","count":1}'; do
   .venv/bin/python - "$ROOT" "$change" <<'PY'
 import sys, requests
 requests.post(sys.argv[1] + "/_sandbox/mutate", data=sys.argv[2], timeout=30).raise_for_status()
@@ -70,6 +74,14 @@ done
 
 echo "== incremental sync from the saved state ($DEMO/incremental)"
 run_sync "$DEMO/incremental" "$DEMO/full/state.json"
+echo "   of which deletion records (_sdc_deleted_at):"
+for file in "$DEMO/incremental"/*.jsonl; do
+  count=$(grep -c '"_sdc_deleted_at"' "$file" || true)
+  [ "$count" -gt 0 ] && printf '     %-15s %6d\n' "$(basename "$file" .jsonl)" "$count"
+done
+echo "   activities edited after the lookback window, fetched again through the event log:"
+grep -o 'activities: [0-9]* record(s) edited after the lookback window.*' "$DEMO/incremental/tap.log" \
+  | sed 's/^/     /' || true
 
 echo "== final state"
 .venv/bin/python -m json.tool "$DEMO/incremental/state.json"
