@@ -73,6 +73,21 @@ def test_an_activity_edited_ten_days_after_creation_is_emitted_by_the_next_run(o
     assert sorted(refetches[0]["params"]["id__in"].split(",")) == sorted(edited)
 
 
+def test_a_late_edit_to_a_custom_activity_reaches_both_activity_streams(org, tmp_path):
+    first = run_tap([], tmp_path, config=config_for(org))
+    now = now_utc()
+    custom = next(a for a in org.store.records("activity") if a["_type"] == "Custom"
+                  and parse_datetime(a["date_created"]) < now - timedelta(days=5)
+                  and parse_datetime(a["date_created"]) > parse_datetime(START))
+    field = next(k for k, v in custom.items() if k.startswith("custom.cf_") and isinstance(v, str))
+    org.update_activity(custom["id"], **{field: "changed late"})
+    second = run_tap([], tmp_path, config=config_for(org), state=first.final_state)
+    assert second.returncode == 0, second.stderr[-2000:]
+    for stream in ("activities", "custom_activities"):
+        (record,) = [r for r in second.records(stream) if r["id"] == custom["id"]]
+        assert record[field] == "changed late", stream
+
+
 def test_late_edits_can_be_turned_off(org, tmp_path):
     first = run_tap([], tmp_path, config=config_for(org))
     (activity,) = old_activities(org, 10, count=1)
