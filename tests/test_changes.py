@@ -171,3 +171,20 @@ def test_a_bookmark_older_than_the_event_log_says_what_cannot_be_seen(org, tmp_p
     event_starts = [parse_datetime(r["params"]["date_updated__gte"]) for r in org.request_log
                     if r["group"] == "event" and "date_updated__gte" in r["params"]]
     assert event_starts and min(event_starts) > horizon - timedelta(minutes=1)
+
+
+def test_an_ignored_id_filter_fails_loudly_instead_of_losing_edits():
+    """If Close ever ignored `id__in`, the newest activities would come back instead."""
+    from tap_close.errors import UnexpectedResponseError
+    from tap_close.streams import STREAMS, StreamContext
+    from tap_close.streams.changes import _refetch
+
+    class IgnoresIdFilter:
+        def get(self, path, params):
+            return {"has_more": True, "data": [{"id": "acti_newest", "date_created": "2026-01-01T00:00:00+00:00"}]}
+
+    now = now_utc()
+    ctx = StreamContext(client=IgnoresIdFilter(), start_date=now - timedelta(days=90), sync_start=now,
+                        bookmark=now - timedelta(days=1), fields=None)
+    with pytest.raises(UnexpectedResponseError, match="not asked for"):
+        list(_refetch(STREAMS["activities"], ctx, ["acti_edited"]))

@@ -122,6 +122,10 @@ def _refetch(stream: Stream, ctx: StreamContext, ids: list[str]) -> Iterator[lis
         batch = ids[start:start + REFETCH_BATCH]
         params = {"id__in": ",".join(batch), "_limit": len(batch), **stream.fields_param(ctx)}
         data, _ = read_page(ctx.client, stream.path, params)
+        strangers = {record.get("id") for record in data} - set(batch)
+        if strangers:   # an ignored filter would otherwise lose the edits without a word
+            raise UnexpectedResponseError(f"Close answered GET {stream.path} with id__in by records not asked "
+                                          f"for (e.g. {sorted(map(str, strangers))[0]})")
         late = [record for record in data
                 if ctx.start_date <= _created(stream, record) < reread_from]
         emitted += len(late)
