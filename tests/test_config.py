@@ -43,6 +43,9 @@ def test_start_date_forms(value, expected):
     ({**BASE, "max_concurrency": 0}, "max_concurrency"),
     ({**BASE, "max_concurrency": 2.5}, "max_concurrency"),
     ({**BASE, "max_concurrency": 100}, "max_concurrency"),
+    ({**BASE, "emit_deletes": "yes please"}, "emit_deletes"),
+    ({**BASE, "emit_deletes": 1}, "emit_deletes"),
+    ({**BASE, "late_activity_edits": "off"}, "late_activity_edits"),
 ])
 def test_bad_values_name_the_key(raw, key):
     with pytest.raises(ConfigError) as info:
@@ -59,6 +62,13 @@ def test_request_timeout_accepts_strings_and_zero_means_default(raw, expected):
 def test_max_concurrency_accepts_whole_numbers_and_strings():
     assert parse_config({**BASE, "max_concurrency": "3"}).max_concurrency == 3
     assert parse_config(BASE).max_concurrency == 8
+
+
+@pytest.mark.parametrize("raw, expected", [(None, True), ("", True), (True, True), (False, False),
+                                           ("false", False), ("True", True), (" FALSE ", False)])
+def test_switches_accept_booleans_and_meltano_strings(raw, expected):
+    config = parse_config({**BASE, "emit_deletes": raw, "late_activity_edits": raw})
+    assert config.emit_deletes is expected and config.late_activity_edits is expected
 
 
 def test_key_never_in_repr():
