@@ -28,6 +28,12 @@ SETTINGS = {
         "max_concurrency": {"type": "integer", "default": DEFAULT_MAX_CONCURRENCY, "minimum": 1, "maximum": 32,
                             "description": "Requests in flight at once, across streams and date windows "
                                            "(1 reads one page at a time)."},
+        "emit_deletes": {"type": "boolean", "default": True,
+                         "description": "Emit a record with `_sdc_deleted_at` for each lead, contact, opportunity, "
+                                        "task or activity deleted in Close (from the event log)."},
+        "late_activity_edits": {"type": "boolean", "default": True,
+                                "description": "Fetch again, through the event log, activities edited after "
+                                               "the lookback window."},
     },
 }
 CAPABILITIES = ["catalog", "discover", "state", "about"]

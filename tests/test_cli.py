@@ -1,9 +1,12 @@
 """The command line a user meets: help, version, about, the connection test, progress and
 metrics on stderr."""
 
+import dataclasses
 import json
+from pathlib import Path
 
 from tap_close import __version__, sync as sync_module
+from tap_close.config import Config
 from tap_runner import run_in_process, run_tap
 
 
@@ -28,6 +31,13 @@ def test_about_in_three_formats_without_config(tmp_path):
     assert info["name"] == "tap-close" and info["version"] == __version__
     assert set(info["capabilities"]) == {"catalog", "discover", "state", "about"}
     assert set(info["settings"]["required"]) == {"api_key", "start_date"}
+    # Every config key is described, here and in the Meltano plugin definition.
+    keys = {f.name for f in dataclasses.fields(Config)}
+    assert set(info["settings"]["properties"]) == keys
+    plugin = (Path(__file__).resolve().parent.parent / "meltano" / "tap-close.yml").read_text()
+    assert {line.split(":", 1)[1].strip() for line in plugin.splitlines() if line.startswith("- name:")} == keys
+    sample = json.loads((Path(__file__).resolve().parent.parent / "sample_config.json").read_text())
+    assert set(sample) == keys
     markdown = run_tap(["--about", "--format", "markdown"], tmp_path).stdout
     assert markdown.startswith("# tap-close") and "| api_key | yes |" in markdown
 
