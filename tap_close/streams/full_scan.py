@@ -42,7 +42,14 @@ class FullScanStream(Stream):
                         newest = changed
                 if kept:
                     yield kept
-        if self.replication_key is not None:
+        if self.replication_key is None:
+            return
+        if self.tracks_deletions:
+            # The whole collection was read after the run began: the bookmark is where this
+            # run's view ends, which is also where the next run's event replay must start
+            # (the newest change seen may be weeks old, beyond the events Close keeps).
+            unit.bookmark = ctx.sync_start
+        else:
             unit.bookmark = min(newest, ctx.sync_start) if newest is not None else ctx.bookmark
 
 
