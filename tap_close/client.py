@@ -12,7 +12,7 @@ import backoff
 import orjson
 import requests
 import urllib3
-from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib3.exceptions import ClosedPoolError, HTTPError as Urllib3Error
 
 from . import __version__
 from .config import Config
@@ -114,34 +114,31 @@ class CloseClient:
         target = self._adapter.request_url(self._template, self._proxies)
         self._prefix = target[:-1] if target.endswith("/") else target
         self._timeout = urllib3.Timeout(connect=self.timeout, read=self.timeout)
-        self._checked_pool = None
+        self._connection_pool = None
+        self._get_with_retries = self._retrying(self._send)
 
     def get(self, path: str, params: dict | None = None) -> dict:
         """GET a Close endpoint and return its JSON object, retrying what is transient."""
-        return self._request_with_rate_limit(path, dict(params or {}))
+        return self._get_with_retries(path, dict(params or {}))
 
-    def _request_with_rate_limit(self, path, params):
-        @backoff.on_exception(backoff.runtime, _RateLimited, value=lambda exc: exc.wait,
-                              max_tries=MAX_RATE_LIMIT_TRIES, jitter=None, logger=None,
-                              on_giveup=self._give_up_429,
-                              on_backoff=lambda d: LOGGER.info(
-                                  "rate limited on %s, waiting %.1fs", path, d["wait"]))
-        def attempt():
-            return self._request_with_retries(path, params)
-        return attempt()
+    def _retrying(self, send):
+        """`send(path, params)` inside the two retry policies: 429s wait as long as Close says,
+        up to MAX_RATE_LIMIT_TRIES; 5xx and connection failures back off exponentially, up to
+        max_server_tries. Built once per client rather than per request."""
+        server_retries = backoff.on_exception(
+            backoff.expo, _Retryable, max_tries=self.max_server_tries, max_time=MAX_SERVER_SECONDS,
+            factor=RETRY_FACTOR, max_value=60, logger=None,
+            on_backoff=lambda d: LOGGER.warning("retrying %s after %s (try %d)", d["args"][0], d["exception"],
+                                                d["tries"]),
+            on_giveup=lambda d: self._give_up_server(d["args"][0], d))
+        rate_limit_retries = backoff.on_exception(
+            backoff.runtime, _RateLimited, value=lambda exc: exc.wait, max_tries=MAX_RATE_LIMIT_TRIES,
+            jitter=None, logger=None, on_giveup=self._give_up_429,
+            on_backoff=lambda d: LOGGER.info("rate limited on %s, waiting %.1fs", d["args"][0], d["wait"]))
+        return rate_limit_retries(server_retries(send))
 
     def _give_up_429(self, details):
         raise RateLimitedError(STATUS_ERRORS[429][1], 429)
-
-    def _request_with_retries(self, path, params):
-        @backoff.on_exception(backoff.expo, _Retryable, max_tries=self.max_server_tries,
-                              max_time=MAX_SERVER_SECONDS, factor=RETRY_FACTOR, max_value=60, logger=None,
-                              on_backoff=lambda d: LOGGER.warning(
-                                  "retrying %s after %s (try %d)", path, d["exception"], d["tries"]),
-                              on_giveup=lambda d: self._give_up_server(path, d))
-        def attempt():
-            return self._send(path, params)
-        return attempt()
 
     @staticmethod
     def _give_up_server(path, details):
@@ -150,12 +147,15 @@ class CloseClient:
                           f"(last: {exc})", exc.status)
 
     def _pool(self):
-        """The adapter's urllib3 pool for Close's host (the same one on every call unless the
-        adapter replaces it), with requests' TLS checks applied once per pool."""
-        pool = self._adapter.get_connection_with_tls_context(self._template, self._verify, self._proxies, self._cert)
-        if pool is not self._checked_pool:
+        """The urllib3 pool requests' adapter uses for Close's host, with requests' TLS checks
+        applied: looked up once (the lookup checks the CA bundle on disk every time), again
+        only if the pool is closed under us."""
+        pool = self._connection_pool
+        if pool is None:
+            pool = self._adapter.get_connection_with_tls_context(self._template, self._verify, self._proxies,
+                                                                 self._cert)
             self._adapter.cert_verify(pool, self._template.url, self._verify, self._cert)
-            self._checked_pool = pool
+            self._connection_pool = pool
         return pool
 
     def _send(self, path: str, params: dict) -> dict:
@@ -176,7 +176,7 @@ class CloseClient:
         pool = self._pool()
         self.pacer.acquire(group)
         response = None
-        LOGGER.debug("%s %s", method, target)
+        LOGGER.debug("%s %s/%s/?%s", method, self.base_url, path.strip("/"), query)
         try:
             with metrics.http_request_timer(path) as tags:
                 # The whole body is read (and decompressed) before the connection goes back
@@ -189,6 +189,8 @@ class CloseClient:
                 tags["status"] = "succeeded" if response.status < 400 else "failed"
         except (Urllib3Error, OSError) as exc:
             # Timeouts, refused or broken connections, TLS and proxy failures, truncated bodies.
+            if isinstance(exc, ClosedPoolError):
+                self._connection_pool = None
             raise _Retryable(f"{exc.__class__.__name__} on {path}") from None
         finally:
             self.pacer.release(group, response.headers if response is not None else None)
