@@ -15,6 +15,8 @@ setup(
         # between minor releases.
         "singer-python==6.8.0",
         "requests>=2.32,<3",
+        # Requests are sent through requests' own urllib3 pool (see tap_close/client.py).
+        "urllib3>=1.26,<3",
         "backoff>=2.2,<3",
         "pendulum>=3.0,<4",
         # Parsing pages and writing records is most of the tap's CPU; orjson does both

@@ -1,7 +1,8 @@
 """Benchmark: tap-close against the sandbox, beside singer-io's tap-closeio 1.6.6.
 
 Starts the sandbox with a generated organization, latency and per-group rate limits, runs
-each tap to completion and prints, per tap: wall time, its ratio to the rate-limit bound,
+each tap's discovery (not measured), then its sync from that catalog with every stream
+selected, to completion, and prints, per tap: wall time, its ratio to the rate-limit bound,
 CPU per 10k records, peak memory, requests per endpoint group and 429s. Then the JSON
 baseline (parse every page and dump every record with the standard json module), and the
 tap's peak memory at N and 4N records.
@@ -143,13 +144,27 @@ def start_date(days):
     return time.strftime("%Y-%m-%dT00:00:00Z", time.gmtime(time.time() - (days + 1) * 86400))
 
 
+def selected_catalog(discover_argv, cwd, path: Path) -> Path:
+    """Discovery, run apart from the measured sync, with every stream selected: both taps are
+    measured on the same work, a sync from a catalog."""
+    catalog = json.loads(subprocess.run(discover_argv, cwd=cwd, capture_output=True, text=True, check=True).stdout)
+    for entry in catalog["streams"]:
+        for item in entry["metadata"]:
+            if item["breadcrumb"] == []:
+                item["metadata"]["selected"] = True
+    path.write_text(json.dumps(catalog))
+    return path
+
+
 def tap_close(sb, workdir, days, concurrency=None):
     config = {"api_key": KEY, "start_date": start_date(days), "base_url": sb.url}
     if concurrency:
         config["max_concurrency"] = concurrency
     path = Path(workdir) / "tap-close.json"
     path.write_text(json.dumps(config))
-    return run_measured([str(ROOT / ".venv" / "bin" / "tap-close"), "--config", str(path)], workdir)
+    tap = str(ROOT / ".venv" / "bin" / "tap-close")
+    catalog = selected_catalog([tap, "--config", str(path), "--discover"], workdir, Path(workdir) / "tap-close-catalog.json")
+    return run_measured([tap, "--config", str(path), "--catalog", str(catalog)], workdir)
 
 
 def tap_closeio(sb, workdir, days):
@@ -159,16 +174,9 @@ def tap_closeio(sb, workdir, days):
     config.write_text(json.dumps({"api_key": KEY, "start_date": start_date(days)}))
     # tap-closeio hard-codes https://app.close.io/api/v1: point it at the sandbox.
     shim = f"import sys, tap_closeio.http as h; h.BASE_URL = {sb.url!r}; import tap_closeio; sys.exit(tap_closeio.main())"
-    catalog = subprocess.run([python, "-c", shim, "--config", str(config), "--discover"], capture_output=True,
-                             text=True, check=True).stdout
-    parsed = json.loads(catalog)
-    for entry in parsed["streams"]:
-        for item in entry["metadata"]:
-            if item["breadcrumb"] == []:
-                item["metadata"]["selected"] = True
-    catalog_path = Path(workdir) / "closeio-catalog.json"
-    catalog_path.write_text(json.dumps(parsed))
-    return run_measured([python, "-c", shim, "--config", str(config), "--catalog", str(catalog_path)], workdir)
+    catalog = selected_catalog([python, "-c", shim, "--config", str(config), "--discover"], workdir,
+                               Path(workdir) / "closeio-catalog.json")
+    return run_measured([python, "-c", shim, "--config", str(config), "--catalog", str(catalog)], workdir)
 
 
 def json_baseline(sb):

@@ -11,6 +11,8 @@ from urllib.parse import urlencode
 import backoff
 import orjson
 import requests
+import urllib3
+from urllib3.exceptions import ClosedPoolError, HTTPError as Urllib3Error
 
 from . import __version__
 from .config import Config
@@ -96,38 +98,47 @@ class CloseClient:
         # Set when the run stops: requests still retrying in other threads give up at their
         # next attempt instead of holding the exit for their whole retry budget.
         self.cancelled = threading.Event()
-        # What requests would work out from the environment (proxies, CA bundle) on every
-        # request, worked out once: the session's per-request merging costs more CPU than
-        # the rest of a small request.
-        self._environment = self.session.merge_environment_settings(self.base_url, {}, True, None, None)
+        # requests works out, for every request, the environment (proxies, CA bundle), merged
+        # headers and auth, and builds a PreparedRequest and a Response around urllib3's: over
+        # half the CPU of a page of activities. Close's API needs none of that per request, so
+        # requests' own code does it once here, and each request then goes to the urllib3 pool
+        # that requests' adapter would have used, with the same URL form, headers, TLS settings
+        # and proxy, and the same no-retry policy (retries are ours, below).
+        environment = self.session.merge_environment_settings(self.base_url, {}, True, None, None)
+        self._template = self.session.prepare_request(requests.Request("GET", self.base_url + "/"))
+        self._headers = dict(self._template.headers)   # User-Agent, Accept, Accept-Encoding, Authorization
+        self._post_headers = {**self._headers, "Content-Type": "application/json", "x-http-method-override": "GET"}
+        self._verify, self._cert, self._proxies = environment["verify"], environment["cert"], environment["proxies"]
         self._adapter = self.session.get_adapter(self.base_url)
+        # Through a plain-HTTP proxy the request line names the whole URL, otherwise its path.
+        target = self._adapter.request_url(self._template, self._proxies)
+        self._prefix = target[:-1] if target.endswith("/") else target
+        self._timeout = urllib3.Timeout(connect=self.timeout, read=self.timeout)
+        self._connection_pool = None
+        self._get_with_retries = self._retrying(self._send)
 
     def get(self, path: str, params: dict | None = None) -> dict:
         """GET a Close endpoint and return its JSON object, retrying what is transient."""
-        return self._request_with_rate_limit(path, dict(params or {}))
+        return self._get_with_retries(path, dict(params or {}))
 
-    def _request_with_rate_limit(self, path, params):
-        @backoff.on_exception(backoff.runtime, _RateLimited, value=lambda exc: exc.wait,
-                              max_tries=MAX_RATE_LIMIT_TRIES, jitter=None, logger=None,
-                              on_giveup=self._give_up_429,
-                              on_backoff=lambda d: LOGGER.info(
-                                  "rate limited on %s, waiting %.1fs", path, d["wait"]))
-        def attempt():
-            return self._request_with_retries(path, params)
-        return attempt()
+    def _retrying(self, send):
+        """`send(path, params)` inside the two retry policies: 429s wait as long as Close says,
+        up to MAX_RATE_LIMIT_TRIES; 5xx and connection failures back off exponentially, up to
+        max_server_tries. Built once per client rather than per request."""
+        server_retries = backoff.on_exception(
+            backoff.expo, _Retryable, max_tries=self.max_server_tries, max_time=MAX_SERVER_SECONDS,
+            factor=RETRY_FACTOR, max_value=60, logger=None,
+            on_backoff=lambda d: LOGGER.warning("retrying %s after %s (try %d)", d["args"][0], d["exception"],
+                                                d["tries"]),
+            on_giveup=lambda d: self._give_up_server(d["args"][0], d))
+        rate_limit_retries = backoff.on_exception(
+            backoff.runtime, _RateLimited, value=lambda exc: exc.wait, max_tries=MAX_RATE_LIMIT_TRIES,
+            jitter=None, logger=None, on_giveup=self._give_up_429,
+            on_backoff=lambda d: LOGGER.info("rate limited on %s, waiting %.1fs", d["args"][0], d["wait"]))
+        return rate_limit_retries(server_retries(send))
 
     def _give_up_429(self, details):
         raise RateLimitedError(STATUS_ERRORS[429][1], 429)
-
-    def _request_with_retries(self, path, params):
-        @backoff.on_exception(backoff.expo, _Retryable, max_tries=self.max_server_tries,
-                              max_time=MAX_SERVER_SECONDS, factor=RETRY_FACTOR, max_value=60, logger=None,
-                              on_backoff=lambda d: LOGGER.warning(
-                                  "retrying %s after %s (try %d)", path, d["exception"], d["tries"]),
-                              on_giveup=lambda d: self._give_up_server(path, d))
-        def attempt():
-            return self._send(path, params)
-        return attempt()
 
     @staticmethod
     def _give_up_server(path, details):
@@ -135,38 +146,55 @@ class CloseClient:
         raise ServerError(f"Close did not answer GET {path} successfully after {details['tries']} tries "
                           f"(last: {exc})", exc.status)
 
+    def _pool(self):
+        """The urllib3 pool requests' adapter uses for Close's host, with requests' TLS checks
+        applied: looked up once (the lookup checks the CA bundle on disk every time), again
+        only if the pool is closed under us."""
+        pool = self._connection_pool
+        if pool is None:
+            pool = self._adapter.get_connection_with_tls_context(self._template, self._verify, self._proxies,
+                                                                 self._cert)
+            self._adapter.cert_verify(pool, self._template.url, self._verify, self._cert)
+            self._connection_pool = pool
+        return pool
+
     def _send(self, path: str, params: dict) -> dict:
         if self.cancelled.is_set():
             raise Cancelled(f"GET {path} not sent: the run is stopping")
         group = endpoint_group(path)
-        url = f"{self.base_url}/{path.strip('/')}/"
-        query = urlencode(params)
+        # As requests encodes them: parameters set to None are left out, sequences repeat the key.
+        params = {key: value for key, value in params.items() if value is not None}
+        target = f"{self._prefix}/{path.strip('/')}/"
+        query = urlencode(params, doseq=True)
+        if len(query) > MAX_QUERY_LENGTH:
+            method, body, headers = "POST", json.dumps({"_params": params}, allow_nan=False).encode(), \
+                self._post_headers
+        else:
+            method, body, headers = "GET", None, self._headers
+            if query:
+                target = f"{target}?{query}"
+        pool = self._pool()
         self.pacer.acquire(group)
         response = None
-        LOGGER.debug("GET %s?%s", url, query)
+        LOGGER.debug("%s %s/%s/?%s", method, self.base_url, path.strip("/"), query)
         try:
             with metrics.http_request_timer(path) as tags:
-                if len(query) > MAX_QUERY_LENGTH:
-                    request = requests.Request("POST", url, json={"_params": params},
-                                               headers={"x-http-method-override": "GET"})
-                else:
-                    request = requests.Request("GET", url, params=params)
-                # Sent through the session's adapter: Close's API needs no cookies, redirects
-                # or hooks, and the environment settings were worked out once above.
-                response = self._adapter.send(self.session.prepare_request(request), timeout=self.timeout,
-                                              **self._environment)
-                # requests reads a body in 10 KB chunks; a lead page is over 1 MB. Reading it
-                # in large chunks halves the CPU of receiving it. Fully read, the connection
-                # goes back to the pool for the next request.
-                content = b"".join(response.iter_content(1 << 20))
-                response.close()
-                tags["http_status_code"] = response.status_code
-                tags["status"] = "succeeded" if response.status_code < 400 else "failed"
-        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
+                # The whole body is read (and decompressed) before the connection goes back
+                # to the pool for the next request.
+                response = pool.urlopen(method, target, body=body, headers=headers, redirect=False,
+                                        assert_same_host=False, preload_content=True, decode_content=True,
+                                        retries=False, timeout=self._timeout)
+                content = response.data
+                tags["http_status_code"] = response.status
+                tags["status"] = "succeeded" if response.status < 400 else "failed"
+        except (Urllib3Error, OSError) as exc:
+            # Timeouts, refused or broken connections, TLS and proxy failures, truncated bodies.
+            if isinstance(exc, ClosedPoolError):
+                self._connection_pool = None
             raise _Retryable(f"{exc.__class__.__name__} on {path}") from None
         finally:
             self.pacer.release(group, response.headers if response is not None else None)
-        status = response.status_code
+        status = response.status
         if status == 429:
             try:
                 body = orjson.loads(content)

@@ -298,3 +298,92 @@ def test_a_fatal_error_does_not_wait_for_other_windows_retries(sandbox_factory, 
     # the tasks' retry budget is minutes; the run stops within one backoff wait
     assert time.monotonic() - started < 40
     assert run.messages[-1]["type"] == "STATE"
+
+
+class _ForwardProxy:
+    """A plain-HTTP forward proxy: notes each request line and its Proxy-Authorization, then
+    passes the request on to the host it names."""
+
+    def __init__(self):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        import http.client
+        from urllib.parse import urlsplit
+        seen = self.seen = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def _forward(self):
+                seen.append((self.command, self.path, self.headers.get("Proxy-Authorization")))
+                target = urlsplit(self.path)
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)) or None
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("proxy-authorization", "host")}
+                upstream = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+                try:
+                    path = target.path + (f"?{target.query}" if target.query else "")
+                    upstream.request(self.command, path, body=body, headers=headers)
+                    answer = upstream.getresponse()
+                    data = answer.read()
+                finally:
+                    upstream.close()
+                self.send_response(answer.status)
+                for name, value in answer.getheaders():
+                    if name.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = _forward
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://proxy-user:proxy-pw@127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("bypass", [False, True])
+def test_proxy_settings_from_the_environment_are_honoured(sandbox_factory, tmp_path, monkeypatch, capsys, bypass):
+    """HTTP_PROXY (with its credentials) carries every request; NO_PROXY exempts a host."""
+    import base64
+    sb = sandbox_factory(seed=34, **SMALL)
+    proxy = _ForwardProxy()
+    try:
+        for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
+                     "no_proxy", "NO_PROXY"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        if bypass:
+            monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+        started = now_utc()
+        run = run_in_process([], tmp_path, capsys, config=config_for(sb))
+    finally:
+        proxy.close()
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert_complete(expected_ids(sb, parse_datetime(START), started), run.ids)
+    if bypass:
+        assert proxy.seen == []
+        return
+    assert len(proxy.seen) == len(sb.request_log)
+    credentials = "Basic " + base64.b64encode(b"proxy-user:proxy-pw").decode()
+    assert {auth for _, _, auth in proxy.seen} == {credentials}
+    # through a plain-HTTP proxy the request line names the whole URL
+    assert all(line.startswith(sb.url + "/") for _, line, _ in proxy.seen)
+    assert "proxy-pw" not in run.stderr and sb.api_key not in run.stderr
+
+
+def test_a_server_that_stops_answering_is_retried_then_fails_loudly(sandbox_factory, tmp_path, monkeypatch, capsys):
+    sb = sandbox_factory(seed=35, **SMALL)
+    sb.faults.die_after(20)   # past discovery, during the sync
+    monkeypatch.setattr(client_module, "RETRY_FACTOR", 0.01)
+    run = run_in_process([], tmp_path, capsys, config=config_for(sb))
+    assert run.returncode == 1
+    critical = [line for line in run.stderr.splitlines() if line.startswith("CRITICAL")]
+    assert len(critical) == 1 and f"after {client_module.MAX_SERVER_TRIES} tries" in critical[0], run.stderr[-2000:]
+    assert "Error on " in critical[0], critical   # the connection failure is named
+    assert "retrying" in run.stderr and "Traceback" not in run.stderr and sb.api_key not in run.stderr
+    assert run.messages[-1]["type"] == "STATE"
