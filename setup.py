@@ -14,7 +14,7 @@ setup(
         # singer-python is pinned exactly: its state helpers and message classes change
         # between minor releases.
         "singer-python==6.8.0",
-        "requests>=2.32,<3",
+        "requests>=2.32.2,<3",   # get_connection_with_tls_context (client.py)
         # Requests are sent through requests' own urllib3 pool (see tap_close/client.py).
         "urllib3>=1.26,<3",
         "backoff>=2.2,<3",

@@ -1,14 +1,18 @@
 """Benchmark: tap-close against the sandbox, beside singer-io's tap-closeio 1.6.6.
 
 Starts the sandbox with a generated organization, latency and per-group rate limits, runs
-each tap's discovery (not measured), then its sync from that catalog with every stream
-selected, to completion, and prints, per tap: wall time, its ratio to the rate-limit bound,
+each tap's discovery (not measured), then its sync from that catalog, to completion, and
+prints, per tap: wall time, its ratio to the rate-limit bound,
 CPU per 10k records, peak memory, requests per endpoint group and 429s. Then the JSON
 baseline (parse every page and dump every record with the standard json module), and the
 tap's peak memory at N and 4N records.
 
     .venv/bin/python bench/run.py                      # the README's figures
     .venv/bin/python bench/run.py --leads 500 --skip-closeio --skip-memory   # a quick look
+    .venv/bin/python bench/run.py --all-streams --skip-closeio   # every tap-close stream
+
+By default both taps sync the six streams they share (tap-closeio has no others), so that
+the two are measured on the same work; `--all-streams` selects every tap-close stream.
 """
 
 from __future__ import annotations
@@ -30,9 +34,13 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH_VENVS = ROOT / ".venv-bench"
 KEY = "bench-key"
 # Largest page Close serves per endpoint group (the sandbox enforces the same maxima).
-PAGE = {"activity": 100, "lead": 200, "task": 1000, "user": 1000, "custom_field": 1000, "event": 50}
-STREAM_GROUP = {"activities": "activity", "leads": "lead", "tasks": "task", "users": "user",
-                "custom_fields": "custom_field", "event_log": "event"}
+PAGE = {"activity": 100, "lead": 200, "task": 1000, "user": 1000, "custom_field": 1000, "event": 50,
+        "opportunity": 250, "contact": 100, "status": 100, "pipeline": 100, "custom_activity": 100}
+SHARED_STREAMS = {"activities": "activity", "leads": "lead", "tasks": "task", "users": "user",
+                  "custom_fields": "custom_field", "event_log": "event"}
+STREAM_GROUP = {**SHARED_STREAMS, "opportunities": "opportunity", "custom_activities": "activity",
+                "contacts": "contact", "lead_statuses": "status", "opportunity_statuses": "status",
+                "pipelines": "pipeline", "custom_activity_types": "custom_activity"}
 CUSTOM_FIELD_TYPES = 5   # one list per object type
 
 
@@ -127,16 +135,17 @@ def diff_stats(before, after):
 
 
 def rate_limit_bound(counts, rate, burst, latency):
-    """The least time any client needs: each group's records at the largest page size, the
-    first `burst` requests free, the rest at `rate` per second, plus one round trip."""
-    worst = 0.0
+    """The least time any client needs: each group's records at the largest page size (the
+    streams sharing a group add up), the first `burst` requests free, the rest at `rate` per
+    second, plus one round trip."""
+    pages_by_group: dict[str, int] = {}
     for stream, n in counts.items():
         group = STREAM_GROUP[stream]
         pages = max(1, math.ceil(n / PAGE[group]))
         if group == "custom_field":
             pages = max(pages, CUSTOM_FIELD_TYPES)
-        worst = max(worst, max(0, pages - burst) / rate)
-    return worst + latency
+        pages_by_group[group] = pages_by_group.get(group, 0) + pages
+    return max(max(0, pages - burst) / rate for pages in pages_by_group.values()) + latency
 
 
 def start_date(days):
@@ -144,26 +153,27 @@ def start_date(days):
     return time.strftime("%Y-%m-%dT00:00:00Z", time.gmtime(time.time() - (days + 1) * 86400))
 
 
-def selected_catalog(discover_argv, cwd, path: Path) -> Path:
-    """Discovery, run apart from the measured sync, with every stream selected: both taps are
-    measured on the same work, a sync from a catalog."""
+def selected_catalog(discover_argv, cwd, path: Path, streams=None) -> Path:
+    """Discovery, run apart from the measured sync, with `streams` (None: every stream)
+    selected: both taps are measured on the same work, a sync from a catalog."""
     catalog = json.loads(subprocess.run(discover_argv, cwd=cwd, capture_output=True, text=True, check=True).stdout)
     for entry in catalog["streams"]:
         for item in entry["metadata"]:
             if item["breadcrumb"] == []:
-                item["metadata"]["selected"] = True
+                item["metadata"]["selected"] = streams is None or entry["tap_stream_id"] in streams
     path.write_text(json.dumps(catalog))
     return path
 
 
-def tap_close(sb, workdir, days, concurrency=None):
+def tap_close(sb, workdir, days, concurrency=None, all_streams=False):
     config = {"api_key": KEY, "start_date": start_date(days), "base_url": sb.url}
     if concurrency:
         config["max_concurrency"] = concurrency
     path = Path(workdir) / "tap-close.json"
     path.write_text(json.dumps(config))
     tap = str(ROOT / ".venv" / "bin" / "tap-close")
-    catalog = selected_catalog([tap, "--config", str(path), "--discover"], workdir, Path(workdir) / "tap-close-catalog.json")
+    catalog = selected_catalog([tap, "--config", str(path), "--discover"], workdir, Path(workdir) / "tap-close-catalog.json",
+                               None if all_streams else SHARED_STREAMS)
     return run_measured([tap, "--config", str(path), "--catalog", str(catalog)], workdir)
 
 
@@ -179,13 +189,16 @@ def tap_closeio(sb, workdir, days):
     return run_measured([python, "-c", shim, "--config", str(config), "--catalog", str(catalog)], workdir)
 
 
-def json_baseline(sb):
+def json_baseline(sb, all_streams=False):
     """CPU of parsing every page and dumping every record with the standard json module."""
     session = requests.Session()
     session.auth = (KEY, "")
     bodies = []
     lists = [("activity", {}), ("lead", {}), ("task", {"_type": "all"}), ("user", {})]
     lists += [(f"custom_field/{t}", {}) for t in ("lead", "contact", "opportunity", "activity", "shared")]
+    if all_streams:
+        lists += [("opportunity", {}), ("activity/custom", {}), ("contact", {}), ("status/lead", {}),
+                  ("status/opportunity", {}), ("pipeline", {}), ("custom_activity", {})]
     for path, params in lists:
         group = path.split("/")[0]
         skip = 0
@@ -235,15 +248,19 @@ def main():
     parser.add_argument("--concurrency", type=int, default=None, help="tap-close's max_concurrency")
     parser.add_argument("--skip-closeio", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--all-streams", action="store_true",
+                        help="every tap-close stream (tap-closeio is then not run: it has six)")
     args = parser.parse_args()
+    if args.all_streams:
+        args.skip_closeio = True
 
-    print(f"# tap-close benchmark: {args.leads} leads, ~{args.activities_per_lead} activities per lead, "
+    print(f"# tap-close benchmark ({'every stream' if args.all_streams else 'the six streams tap-closeio has'}): {args.leads} leads, ~{args.activities_per_lead} activities per lead, "
           f"{args.latency * 1000:.0f} ms latency, {args.rate:g} requests/s per endpoint group (burst {args.burst})")
     with tempfile.TemporaryDirectory() as workdir:
         sb = Sandbox(args, args.leads, args.latency, args.rate, args.burst, workdir)
         try:
             before = sb.stats()
-            ours = tap_close(sb, workdir, args.days, args.concurrency)
+            ours = tap_close(sb, workdir, args.days, args.concurrency, args.all_streams)
             stats, limited = diff_stats(before, sb.stats())
             bound = rate_limit_bound(ours["counts"], args.rate, args.burst, args.latency)
             print(f"rate-limit bound      {bound:>10.1f} s   (largest group's pages beyond the burst / rate + one latency)")
@@ -255,7 +272,7 @@ def main():
                 print_run("tap-closeio 1.6.6", theirs, stats, limited, bound)
                 ratio = (ours["cpu"] / sum(ours["counts"].values())) / (theirs["cpu"] / sum(theirs["counts"].values()))
                 print(f"CPU per record, tap-close / tap-closeio: {ratio:.2f}")
-            baseline, records = json_baseline(sb)
+            baseline, records = json_baseline(sb, args.all_streams)
             ours_us = ours["cpu"] / sum(ours["counts"].values()) * 1e6
             print(f"json baseline         {baseline:>10.1f} us/record (parse pages + dump records, {records} records)")
             print(f"CPU per record, tap-close / json baseline: {ours_us / baseline:.2f}")
@@ -266,7 +283,7 @@ def main():
             for leads in (args.leads, 4 * args.leads):
                 sb = Sandbox(args, leads, 0.0, None, None, workdir)
                 try:
-                    result = tap_close(sb, workdir, args.days)
+                    result = tap_close(sb, workdir, args.days, all_streams=args.all_streams)
                 finally:
                     sb.stop()
                 peaks.append((sum(result["counts"].values()), result["rss_mb"]))
