@@ -69,16 +69,26 @@ def test_malformed_envelopes_raise(body):
         list(offset_pages(Scripted([body]), "x", {}, 10))
 
 
-def test_offset_restarts_after_deleted_404_without_duplicates():
+def test_offset_restarts_after_deleted_404_and_skips_nothing():
     client = Scripted([
         {"has_more": True, "data": recs(("a", 1), ("b", 2))},
-        NotFoundError("gone", 404),
+        NotFoundError("gone", 404),                              # "a" was deleted: all shift back
         {"has_more": True, "data": recs(("b", 2), ("c", 3))},
         {"has_more": False, "data": recs(("d", 4))},
     ])
     pages = list(offset_pages(client, "x", {}, 2))
-    assert [r["id"] for p in pages for r in p] == ["a", "b", "c", "d"]
+    assert [r["id"] for p in pages for r in p] == ["a", "b", "b", "c", "d"], "b again, never lost"
     assert [c["_skip"] for c in client.calls] == [0, 2, 0, 2]
+
+
+def test_offset_drops_records_pushed_onto_the_next_page_by_inserts():
+    client = Scripted([
+        {"has_more": True, "data": recs(("c", 3), ("b", 2))},
+        {"has_more": True, "data": recs(("b", 2), ("a", 1))},    # "d" was inserted at the head
+        {"has_more": False, "data": recs(("z", 0))},
+    ])
+    pages = list(offset_pages(client, "x", {}, 2))
+    assert [r["id"] for p in pages for r in p] == ["c", "b", "a", "z"]
 
 
 def test_cursor_follows_cursor_next_and_dedupes():

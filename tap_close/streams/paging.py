@@ -38,20 +38,24 @@ def read_page(client, path: str, params: dict) -> tuple[Page, bool]:
 
 
 def offset_pages(client, path: str, params: dict, page_size: int) -> Iterator[Page]:
-    skip, yielded, retries = 0, set(), 0
+    """Records inserted while we page push the ones already read onto the next page: those
+    are dropped by id against the previous page only, so memory stays one page whatever the
+    collection's size. A record deleted under us makes Close answer 404: the walk starts
+    over, and records emitted before the restart may be emitted again (targets upsert on
+    `id`); none is skipped."""
+    skip, previous, retries = 0, set(), 0
     while True:
         try:
             data, has_more = read_page(client, path, {**params, "_skip": skip, "_limit": page_size})
         except NotFoundError:
             if skip == 0 or retries >= DELETED_RETRIES:
                 raise
-            # A record vanished under us: start over and drop what was already emitted.
             retries += 1
             LOGGER.info("a record was deleted while paging %s; reading it again from the start", path)
-            skip = 0
+            skip, previous = 0, set()
             continue
-        fresh = [record for record in data if record.get("id") not in yielded]
-        yielded.update(record.get("id") for record in fresh)
+        fresh = [record for record in data if record.get("id") not in previous] if previous else data
+        previous = {record.get("id") for record in data}
         if fresh:
             yield fresh
         if not has_more:
