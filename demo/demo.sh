@@ -52,7 +52,7 @@ run_sync() {  # $1 = output folder, $2 = optional state file
   echo "   records per stream:"
   for file in "$out"/*.jsonl; do
     [ -e "$file" ] || continue
-    printf '     %-15s %6d\n' "$(basename "$file" .jsonl)" "$(wc -l <"$file")"
+    printf '     %-22s %6d\n' "$(basename "$file" .jsonl)" "$(wc -l <"$file")"
   done
 }
 
@@ -77,7 +77,7 @@ run_sync "$DEMO/incremental" "$DEMO/full/state.json"
 echo "   of which deletion records (_sdc_deleted_at):"
 for file in "$DEMO/incremental"/*.jsonl; do
   count=$(grep -c '"_sdc_deleted_at"' "$file" || true)
-  [ "$count" -gt 0 ] && printf '     %-15s %6d\n' "$(basename "$file" .jsonl)" "$count"
+  [ "$count" -gt 0 ] && printf '     %-22s %6d\n' "$(basename "$file" .jsonl)" "$count"
 done
 echo "   activities edited after the lookback window, fetched again through the event log:"
 grep -o 'activities: [0-9]* record(s) edited after the lookback window.*' "$DEMO/incremental/tap.log" \
