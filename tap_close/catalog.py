@@ -6,6 +6,8 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
+import orjson
+
 from .errors import InputError
 
 
@@ -103,9 +105,8 @@ def selected_streams(catalog: dict, known: dict) -> list[SelectedStream]:
         missing = [name for name in automatic if name not in schema["properties"]]
         if missing:
             raise InputError(f"catalog stream {stream_id!r} lacks required properties: {', '.join(missing)}")
-        restricted = copy.deepcopy(schema)
-        restricted.pop("selected", None)
-        restricted["properties"] = {name: schema["properties"][name] for name in fields}
+        restricted = _copy_json({key: value for key, value in schema.items() if key not in ("selected", "properties")})
+        restricted["properties"] = _copy_json({name: schema["properties"][name] for name in fields})
         method = meta.get((), {}).get("replication-method") or "INCREMENTAL"
         if not stream.replication_key:
             method = "FULL_TABLE"   # nothing to be incremental on
@@ -117,6 +118,15 @@ def selected_streams(catalog: dict, known: dict) -> list[SelectedStream]:
             replication_method="FULL_TABLE" if method == "FULL_TABLE" else "INCREMENTAL",
         ))
     return chosen
+
+
+def _copy_json(value):
+    """A deep copy of JSON data: a JSON round trip is several times faster than deepcopy on
+    the large schemas, and deepcopy still takes what orjson cannot (integers beyond 64 bits)."""
+    try:
+        return orjson.loads(orjson.dumps(value))
+    except TypeError:
+        return copy.deepcopy(value)
 
 
 def select_defaults(catalog: dict) -> dict:
