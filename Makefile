@@ -9,6 +9,9 @@ $(STAMP): setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(VENV)/bin/python -m pip install --quiet -e '.[dev]'
+	# An editable install is not byte-compiled; where PYTHONDONTWRITEBYTECODE is set, every
+	# run would compile the package again.
+	$(VENV)/bin/python -m compileall -q tap_close close_sandbox
 	touch $(STAMP)
 
 test: $(STAMP) postgres
