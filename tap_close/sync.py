@@ -26,6 +26,7 @@ from .errors import Terminated
 from .output import SingerWriter
 from .state import State
 from .streams import STREAMS, Stream, StreamContext, Unit
+from .streams.event_feed import EventFeed
 from .timeutil import format_datetime, now_utc
 from .transform import RecordTransformer
 
@@ -116,6 +117,8 @@ class Sync:
         self.stopping = threading.Event()
         self.stop_requested = threading.Event()
         self.sync_start = now_utc()
+        # One walk of the event log for every stream that replays a family of its object types.
+        self.event_feed = EventFeed(client, self.sync_start)
 
     # -- planning ---------------------------------------------------------------------------
     def plan(self, selected: SelectedStream) -> StreamRun:
@@ -128,6 +131,7 @@ class Sync:
             bookmark=bookmark, fields=selected.fields if selected.deselected else None,
             activities_lookback=timedelta(hours=self.config.activities_lookback_hours),
             emit_deletes=self.config.emit_deletes, late_edits=self.config.late_activity_edits,
+            event_feed=self.event_feed,
         )
         transform = RecordTransformer(stream.tap_stream_id, selected.schema, selected.deselected).transform
         units = list(stream.units(ctx))

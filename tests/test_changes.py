@@ -8,7 +8,8 @@ from datetime import timedelta
 import jsonschema
 import pytest
 
-from tap_close.streams.changes import REFETCH_BATCH
+from tap_close.streams.changes import REFETCH_BATCH, RESCAN
+from tap_close.streams.event_feed import EVENT_FIELDS
 from tap_close.timeutil import now_utc, parse_datetime
 from tap_runner import run_tap
 
@@ -140,6 +141,22 @@ def test_deletions_reach_each_stream_as_deletion_records(org, tmp_path):
     # Nothing still alive is reported deleted.
     alive = {r["id"] for kind in ("lead", "contact", "opportunity", "task", "activity") for r in store.records(kind)}
     assert not alive & {rid for stream in DELETABLE for rid in deletion_records(second, stream)}
+
+
+def test_tasks_and_activities_share_one_walk_of_the_event_log(org, tmp_path):
+    first = run_tap([], tmp_path, config=config_for(org))
+    org.delete_child("task", org.store.records("task")[0]["id"])
+    org.delete_child("activity", org.store.records("activity")[0]["id"])
+    before = len(org.request_log)
+    second = run_tap([], tmp_path, config=config_for(org), state=first.final_state)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert deletion_records(second, "tasks") and deletion_records(second, "activities")
+    replay = [r for r in org.request_log[before:] if r["group"] == "event"
+              and r["params"].get("_fields") == EVENT_FIELDS and "object_type" not in r["params"]]
+    assert len([r for r in replay if "_cursor" not in r["params"]]) == 1, "one walk for both families"
+    marks = [parse_datetime(first.final_state["bookmarks"][s][k]) for s, k in (("tasks", "date_updated"),
+                                                                                ("activities", "date_created"))]
+    assert parse_datetime(replay[0]["params"]["date_updated__gte"]) == min(marks) - RESCAN
 
 
 def test_emit_deletes_off_and_a_deselected_deleted_at_emit_none(org, tmp_path):

@@ -13,7 +13,8 @@ before its reads so that no bookmark passes it:
 
 Exact object types are asked of Close with its `object_type`+`action` filter; a family
 ("activity.", "task.") has too many types to ask one by one, so the events of the period
-are walked once and matched here. Only the few fields needed are requested.
+are walked once per run for every such stream (`event_feed.py`) and matched here. Only the
+few fields needed are requested.
 """
 
 from __future__ import annotations
@@ -26,12 +27,10 @@ from typing import Iterator
 from ..errors import UnexpectedResponseError
 from ..timeutil import format_datetime, parse_datetime
 from .base import DELETED_AT, Stream, StreamContext, Unit
+from .event_feed import EVENT_FIELDS, EVENT_PAGE, EVENT_PATH, EventFeed
 from .paging import cursor_pages, read_page
 
 LOGGER = logging.getLogger("tap_close")
-EVENT_PATH = "event"
-EVENT_PAGE = 50
-EVENT_FIELDS = "id,object_type,object_id,action,date_created"
 RETENTION = timedelta(days=30)
 # Events can become visible late (Close's advice): replay the five minutes before the bookmark.
 RESCAN = timedelta(minutes=5)
@@ -51,6 +50,11 @@ def change_unit(stream: Stream, ctx: StreamContext) -> Unit | None:
                        "cannot be seen", stream.tap_stream_id, " and ".join(_describe(a) for a in actions),
                        format_datetime(since), format_datetime(horizon))
         since = horizon
+    families = _families(stream)
+    if families:
+        if ctx.event_feed is None:
+            ctx.event_feed = EventFeed(ctx.client, ctx.sync_start)   # a stream planned on its own
+        ctx.event_feed.need(since, families)
     return Unit(label=f"changes since {format_datetime(since)}", bookmark=None,
                 fetch=partial(_replay, stream, ctx, since, actions))
 
@@ -90,16 +94,20 @@ def _replay(stream: Stream, ctx: StreamContext, since: datetime, actions: tuple[
         LOGGER.info("%s: %d deletion record(s) from the event log", stream.tap_stream_id, len(records))
 
 
+def _families(stream: Stream) -> tuple[str, ...]:
+    return tuple(t for t in stream.event_object_types if t.endswith("."))
+
+
 def _events(stream: Stream, ctx: StreamContext, since: datetime, actions: tuple[str, ...]) -> Iterator[dict]:
+    families = _families(stream)
+    if families:
+        yield from ctx.event_feed.events(since, families, actions)
+        exact = [t for t in stream.event_object_types if t not in families]
+    else:
+        exact = list(stream.event_object_types)
     window = {"date_updated__gte": format_datetime(since), "date_updated__lt": format_datetime(ctx.sync_start),
               "_limit": EVENT_PAGE, "_fields": EVENT_FIELDS}
-    families = [t for t in stream.event_object_types if t.endswith(".")]
-    if families:
-        matches = lambda t: isinstance(t, str) and (t in stream.event_object_types or t.startswith(tuple(families)))
-        for page in cursor_pages(ctx.client, EVENT_PATH, window):
-            yield from (e for e in page if e.get("action") in actions and matches(e.get("object_type")))
-        return
-    for object_type in stream.event_object_types:
+    for object_type in exact:
         for action in actions:
             for page in cursor_pages(ctx.client, EVENT_PATH, {**window, "object_type": object_type, "action": action}):
                 yield from page
