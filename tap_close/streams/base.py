@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable, ClassVar, Iterator
 
+from ..errors import UnexpectedResponseError
 from ..schema import add_custom_fields, load_static_schema
-from ..timeutil import format_datetime
+from ..timeutil import format_datetime, parse_datetime
 
 # Singer's convention for deletion records (honoured by meltanolabs-target-postgres & co).
 DELETED_AT = "_sdc_deleted_at"
@@ -41,6 +42,15 @@ class Unit:
 
     def pages(self) -> Iterator[list[dict]]:
         return self.fetch(self)
+
+
+def required_time(record: dict, field: str, source: str) -> datetime:
+    """A timestamp the tap cannot work without: a record lacking a usable one fails loudly."""
+    try:
+        return parse_datetime(record[field])
+    except (KeyError, TypeError, ValueError):
+        raise UnexpectedResponseError(f"Close returned {source} {record.get('id')!r} without a usable "
+                                      f"{field}") from None
 
 
 def date_windows(start: datetime, end: datetime, size: timedelta) -> list[tuple[datetime, datetime]]:

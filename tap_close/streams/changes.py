@@ -25,8 +25,8 @@ from functools import partial
 from typing import Iterator
 
 from ..errors import UnexpectedResponseError
-from ..timeutil import format_datetime, parse_datetime
-from .base import DELETED_AT, Stream, StreamContext, Unit
+from ..timeutil import format_datetime
+from .base import DELETED_AT, Stream, StreamContext, Unit, required_time
 from .event_feed import EVENT_FIELDS, EVENT_PAGE, EVENT_PATH, EventFeed
 from .paging import cursor_pages, read_page
 
@@ -115,11 +115,7 @@ def _events(stream: Stream, ctx: StreamContext, since: datetime, actions: tuple[
 
 def _event_time(event: dict) -> str:
     """Event roots carry naive UTC times; write them like every other timestamp."""
-    try:
-        return format_datetime(parse_datetime(event["date_created"]))
-    except (KeyError, TypeError, ValueError):
-        raise UnexpectedResponseError(
-            f"Close returned event {event.get('id')!r} without a usable date_created") from None
+    return format_datetime(required_time(event, "date_created", "event"))
 
 
 def _refetch(stream: Stream, ctx: StreamContext, ids: list[str]) -> Iterator[list[dict]]:
@@ -145,8 +141,4 @@ def _refetch(stream: Stream, ctx: StreamContext, ids: list[str]) -> Iterator[lis
 
 def _created(stream: Stream, record: dict) -> datetime:
     # Streams that refetch edits are replicated on their creation time.
-    try:
-        return parse_datetime(record[stream.replication_key])
-    except (KeyError, TypeError, ValueError):
-        raise UnexpectedResponseError(f"Close returned a record of {stream.path} without a usable "
-                                      f"{stream.replication_key} (id {record.get('id')!r})") from None
+    return required_time(record, stream.replication_key, f"{stream.path} record")

@@ -12,8 +12,8 @@ from __future__ import annotations
 import threading
 from datetime import datetime
 
-from ..errors import UnexpectedResponseError
-from ..timeutil import format_datetime, parse_datetime
+from ..timeutil import format_datetime
+from .base import required_time
 from .paging import cursor_pages
 
 EVENT_PATH = "event"
@@ -67,11 +67,4 @@ class EventFeed:
                         and object_type.startswith(families):
                     yield {"object_id": event.get("object_id"), "object_type": object_type,
                            "action": event["action"], "date_created": event.get("date_created"),
-                           "_at": _updated(event)}
-
-
-def _updated(event: dict) -> datetime:
-    try:
-        return parse_datetime(event["date_updated"])
-    except (KeyError, TypeError, ValueError):
-        raise UnexpectedResponseError(f"Close returned event {event.get('id')!r} without a usable date_updated") from None
+                           "_at": required_time(event, "date_updated", "event")}
