@@ -34,6 +34,11 @@ class TapRun:
         return self.of_type("STATE")[-1]["value"]
 
 
+def tap_config(sb, start: str, **extra) -> dict:
+    """The tap's config for a sandbox organization."""
+    return {"api_key": sb.api_key, "start_date": start, "base_url": sb.url, **extra}
+
+
 def write_json(path: Path, value) -> str:
     path.write_text(json.dumps(value))
     return str(path)

@@ -11,14 +11,14 @@ import pytest
 from tap_close.streams.changes import REFETCH_BATCH, RESCAN
 from tap_close.streams.event_feed import EVENT_FIELDS
 from tap_close.timeutil import now_utc, parse_datetime
-from tap_runner import run_tap
+from tap_runner import run_tap, tap_config
 
 START = "2025-06-01T00:00:00Z"
 DELETABLE = ("activities", "contacts", "custom_activities", "leads", "opportunities", "tasks")
 
 
 def config_for(sb, **extra):
-    return {"api_key": sb.api_key, "start_date": START, "base_url": sb.url, **extra}
+    return tap_config(sb, START, **extra)
 
 
 def catalog_with_contacts(sb, tmp_path, deselect=()):

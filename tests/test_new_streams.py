@@ -9,14 +9,14 @@ import jsonschema
 import pytest
 
 from tap_close.timeutil import parse_datetime
-from tap_runner import run_tap
+from tap_runner import run_tap, tap_config
 
 START = "2025-06-01T00:00:00Z"
 DIMENSIONS = ("lead_statuses", "opportunity_statuses", "pipelines", "custom_activity_types")
 
 
 def config_for(sb, **extra):
-    return {"api_key": sb.api_key, "start_date": START, "base_url": sb.url, **extra}
+    return tap_config(sb, START, **extra)
 
 
 @pytest.fixture(scope="module")

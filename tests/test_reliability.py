@@ -14,14 +14,14 @@ import pytest
 from expectations import STREAMS, assert_complete, expected_ids
 from tap_close import cli, client as client_module
 from tap_close.timeutil import now_utc, parse_datetime
-from tap_runner import run_in_process, run_tap, write_json
+from tap_runner import run_in_process, run_tap, tap_config, write_json
 
 START = "2025-09-01T00:00:00Z"
 SMALL = dict(leads=40, activities_per_lead=3, events=120, days=200)
 
 
 def config_for(sb, **extra):
-    return {"api_key": sb.api_key, "start_date": START, "base_url": sb.url, **extra}
+    return tap_config(sb, START, **extra)
 
 
 def full_sync(sb, tmp_path, **kwargs):

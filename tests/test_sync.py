@@ -9,13 +9,13 @@ import pytest
 
 from expectations import BOOKMARKED, STREAMS, expected_ids, since
 from tap_close.timeutil import floor_minute, now_utc, parse_datetime
-from tap_runner import run_tap
+from tap_runner import run_tap, tap_config
 
 START = "2025-06-01T00:00:00Z"
 
 
 def config_for(sb, **extra):
-    return {"api_key": sb.api_key, "start_date": START, "base_url": sb.url, **extra}
+    return tap_config(sb, START, **extra)
 
 
 @pytest.fixture(scope="module")
