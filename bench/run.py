@@ -5,7 +5,9 @@ each tap's discovery (not measured), then its sync from that catalog, to complet
 prints, per tap: wall time, its ratio to the rate-limit bound,
 CPU per 10k records, peak memory, requests per endpoint group and 429s. Then the JSON
 baseline (parse every page and dump every record with the standard json module), and the
-tap's peak memory at N and 4N records.
+tap's peak memory at N and 4N records. tap-close's sync and the baseline run `--repeat`
+times (3) and their medians are reported, each run's figure beside it: single runs on a
+shared machine move by 5-10%. tap-closeio, at about a minute a run, runs once.
 
     .venv/bin/python bench/run.py                      # the README's figures
     .venv/bin/python bench/run.py --leads 500 --skip-closeio --skip-memory   # a quick look
@@ -13,6 +15,12 @@ tap's peak memory at N and 4N records.
 
 By default both taps sync the six streams they share (tap-closeio has no others), so that
 the two are measured on the same work; `--all-streams` selects every tap-close stream.
+
+On a machine with two or more CPUs the tap under test runs on CPU 0 and everything else (the
+sandbox, this script reading the tap's output, the JSON baseline) on the others: Close's
+servers are not on the user's machine, and a sandbox building pages on the tap's core evicts
+the tap's caches between responses, which adds some 10% to either tap's CPU per record
+(`--no-pin` measures it that way).
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import statistics
 import os
 import subprocess
 import sys
@@ -76,11 +85,31 @@ def venv_with(name: str, packages: list[str]) -> Path:
     return venv
 
 
+TAP_CPUS: set[int] | None = None   # where the tap under test runs (see the module docstring)
+
+
+def pin_cpus(enabled: bool) -> str:
+    """Moves this process (and so the sandbox it starts) off CPU 0, which is kept for the
+    tap under test. Returns a line for the report."""
+    global TAP_CPUS
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if not enabled or len(cpus) < 2:
+        return "tap and sandbox share the CPUs" + ("" if enabled else " (--no-pin)")
+    TAP_CPUS = {cpus[0]}
+    os.sched_setaffinity(0, set(cpus[1:]))
+    return f"tap on CPU {cpus[0]}, sandbox and this script on CPU {','.join(map(str, cpus[1:]))}"
+
+
+def _on_tap_cpus():
+    if TAP_CPUS:
+        os.sched_setaffinity(0, TAP_CPUS)
+
+
 def run_measured(argv, cwd, env=None):
     """Runs a tap, counts its RECORD lines per stream; returns wall, CPU, peak RSS, counts."""
     started = time.monotonic()
     proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            env={**os.environ, **(env or {})})
+                            env={**os.environ, **(env or {})}, preexec_fn=_on_tap_cpus)
     peak = PeakMemory(proc.pid)
     counts: dict[str, int] = {}
     for line in proc.stdout:
@@ -165,7 +194,9 @@ def selected_catalog(discover_argv, cwd, path: Path, streams=None) -> Path:
     return path
 
 
-def tap_close(sb, workdir, days, concurrency=None, all_streams=False):
+def tap_close(sb, workdir, days, concurrency=None, all_streams=False, repeat=1):
+    """Discovery once, then `repeat` full syncs from scratch. Returns the median run's wall,
+    CPU and memory (each the median of its own), the counts and requests of every run."""
     config = {"api_key": KEY, "start_date": start_date(days), "base_url": sb.url}
     if concurrency:
         config["max_concurrency"] = concurrency
@@ -174,7 +205,16 @@ def tap_close(sb, workdir, days, concurrency=None, all_streams=False):
     tap = str(ROOT / ".venv" / "bin" / "tap-close")
     catalog = selected_catalog([tap, "--config", str(path), "--discover"], workdir, Path(workdir) / "tap-close-catalog.json",
                                None if all_streams else SHARED_STREAMS)
-    return run_measured([tap, "--config", str(path), "--catalog", str(catalog)], workdir)
+    runs = []
+    for _ in range(repeat):
+        before = sb.stats()
+        result = run_measured([tap, "--config", str(path), "--catalog", str(catalog)], workdir)
+        result["requests"], result["limited"] = diff_stats(before, sb.stats())
+        runs.append(result)
+    if any(run["counts"] != runs[0]["counts"] for run in runs):
+        raise SystemExit(f"tap-close emitted different records in repeated runs: {[r['counts'] for r in runs]}")
+    merged = {key: statistics.median(run[key] for run in runs) for key in ("wall", "cpu", "rss_mb")}
+    return {**runs[0], **merged, "runs": runs}
 
 
 def tap_closeio(sb, workdir, days):
@@ -189,7 +229,7 @@ def tap_closeio(sb, workdir, days):
     return run_measured([python, "-c", shim, "--config", str(config), "--catalog", str(catalog)], workdir)
 
 
-def json_baseline(sb, all_streams=False):
+def json_baseline(sb, all_streams=False, repeat=1):
     """CPU of parsing every page and dumping every record with the standard json module."""
     session = requests.Session()
     session.auth = (KEY, "")
@@ -216,20 +256,28 @@ def json_baseline(sb, all_streams=False):
         cursor = response.json().get("cursor_next")
         if not cursor:
             break
-    started, records = time.process_time(), 0
-    for body in bodies:
-        for record in json.loads(body)["data"]:
-            json.dumps(record)
-            records += 1
-    return (time.process_time() - started) / records * 1e6, records
+    costs = []
+    for _ in range(repeat):
+        started, records = time.process_time(), 0
+        for body in bodies:
+            for record in json.loads(body)["data"]:
+                json.dumps(record)
+                records += 1
+        costs.append((time.process_time() - started) / records * 1e6)
+    return statistics.median(costs), records
 
 
 def print_run(name, result, stats, limited, bound):
     total = sum(result["counts"].values())
+    runs = result.get("runs", [result])
+    each = (lambda key, fmt: "" if len(runs) < 2 else
+            f"; median of {len(runs)}: " + ", ".join(fmt(run[key]) for run in runs))
     print(f"{name}")
     print(f"  records            {total:>10}  {json.dumps(result['counts'], sort_keys=True)}")
-    print(f"  wall time          {result['wall']:>10.1f} s   ({result['wall'] / bound:.2f}x the rate-limit bound)")
-    print(f"  CPU per 10k recs   {result['cpu'] / total * 1e4:>10.2f} s   ({result['cpu'] / total * 1e6:.1f} us/record)")
+    print(f"  wall time          {result['wall']:>10.1f} s   ({result['wall'] / bound:.2f}x the rate-limit bound"
+          + each("wall", lambda w: f"{w / bound:.2f}x") + ")")
+    print(f"  CPU per 10k recs   {result['cpu'] / total * 1e4:>10.2f} s   ({result['cpu'] / total * 1e6:.1f} us/record"
+          + each("cpu", lambda c: f"{c / total * 1e6:.1f}") + ")")
     print(f"  peak memory        {result['rss_mb']:>10.1f} MB")
     print(f"  requests           {sum(stats.values()):>10}  {json.dumps(stats, sort_keys=True)}")
     print(f"  429 answers        {limited:>10}")
@@ -256,21 +304,25 @@ def main():
     parser.add_argument("--concurrency", type=int, default=None, help="tap-close's max_concurrency")
     parser.add_argument("--skip-closeio", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="tap-close syncs (and JSON baselines) to take the median of (default 3)")
+    parser.add_argument("--no-pin", action="store_true",
+                        help="let the tap and the sandbox share every CPU (see above)")
     parser.add_argument("--all-streams", action="store_true",
                         help="every tap-close stream (tap-closeio is then not run: it has six)")
     args = parser.parse_args()
     if args.all_streams:
         args.skip_closeio = True
     compile_tap()
+    placement = pin_cpus(not args.no_pin)
 
     print(f"# tap-close benchmark ({'every stream' if args.all_streams else 'the six streams tap-closeio has'}): {args.leads} leads, ~{args.activities_per_lead} activities per lead, "
-          f"{args.latency * 1000:.0f} ms latency, {args.rate:g} requests/s per endpoint group (burst {args.burst})")
+          f"{args.latency * 1000:.0f} ms latency, {args.rate:g} requests/s per endpoint group (burst {args.burst}); {placement}")
     with tempfile.TemporaryDirectory() as workdir:
         sb = Sandbox(args, args.leads, args.latency, args.rate, args.burst, workdir)
         try:
-            before = sb.stats()
-            ours = tap_close(sb, workdir, args.days, args.concurrency, args.all_streams)
-            stats, limited = diff_stats(before, sb.stats())
+            ours = tap_close(sb, workdir, args.days, args.concurrency, args.all_streams, args.repeat)
+            stats, limited = ours["requests"], ours["limited"]
             bound = rate_limit_bound(ours["counts"], args.rate, args.burst, args.latency)
             print(f"rate-limit bound      {bound:>10.1f} s   (largest group's pages beyond the burst / rate + one latency)")
             print_run("tap-close", ours, stats, limited, bound)
@@ -281,9 +333,10 @@ def main():
                 print_run("tap-closeio 1.6.6", theirs, stats, limited, bound)
                 ratio = (ours["cpu"] / sum(ours["counts"].values())) / (theirs["cpu"] / sum(theirs["counts"].values()))
                 print(f"CPU per record, tap-close / tap-closeio: {ratio:.2f}")
-            baseline, records = json_baseline(sb, args.all_streams)
+            baseline, records = json_baseline(sb, args.all_streams, args.repeat)
             ours_us = ours["cpu"] / sum(ours["counts"].values()) * 1e6
-            print(f"json baseline         {baseline:>10.1f} us/record (parse pages + dump records, {records} records)")
+            print(f"json baseline         {baseline:>10.1f} us/record (parse pages + dump records, {records} records"
+                  + (f"; median of {args.repeat}" if args.repeat > 1 else "") + ")")
             print(f"CPU per record, tap-close / json baseline: {ours_us / baseline:.2f}")
         finally:
             sb.stop()

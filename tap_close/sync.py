@@ -111,8 +111,8 @@ class Sync:
         self.client, self.config, self.state, self.writer = client, config, state, writer
         self.concurrency = max(1, concurrency)
         self.events: queue.Queue = queue.Queue(maxsize=QUEUE_PAGES)
-        # A stream's units in flight at once: leaves room for the other streams' rate limits
-        # and bounds how many of the large pages (leads) are held at a time.
+        # A stream's units in flight at once while others wait (see _stream_limit): leaves room
+        # for the other streams' rate limits and bounds how many large pages are held at a time.
         self.per_stream = max(1, (self.concurrency + 1) // 2)
         self.stopping = threading.Event()
         self.stop_requested = threading.Event()
@@ -207,7 +207,8 @@ class Sync:
         so every rate limit) has work; a stream starts (SCHEMA first) when its first unit does."""
         launched = 0
         while launched < free:
-            candidates = [run for run in runs if run.next_unit < len(run.units) and run.in_flight < self.per_stream]
+            waiting = [run for run in runs if run.next_unit < len(run.units)]
+            candidates = [run for run in waiting if run.in_flight < self._stream_limit(run, len(waiting))]
             if not candidates:
                 break
             run = min(candidates, key=lambda r: (r.in_flight, runs.index(r)))
@@ -226,6 +227,15 @@ class Sync:
                                    run.stream.bookmark_properties)
                 self._finish(run)
         return launched
+
+    def _stream_limit(self, run: StreamRun, streams_waiting: int) -> int:
+        """Units of one stream in flight at once: half the workers while other streams have
+        units to start, so that every endpoint group has work; every worker once it is the
+        only one left (the others would sit idle at the end of a run), unless its pages are
+        large enough to matter for memory."""
+        if streams_waiting > 1 or run.stream.large_pages:
+            return self.per_stream
+        return self.concurrency
 
     def _write_page(self, run: StreamRun, index: int, page: list[dict], extracted: str) -> None:
         transform = run.transform

@@ -90,6 +90,8 @@ class Stream:
     paging_fields: ClassVar[tuple[str, ...]] = ()
     # Fields the tap adds to records: never asked of Close.
     local_fields: ClassVar[tuple[str, ...]] = (DELETED_AT,)
+    # Pages of megabytes: the stream never gets more than half the workers, even alone.
+    large_pages: ClassVar[bool] = False
 
     @property
     def bookmark_properties(self) -> list[str]:

@@ -36,6 +36,7 @@ class Leads(WindowedStream):
     custom_field_slots = {(): "lead", ("contacts",): "contact", ("opportunities",): "opportunity"}
     paging_fields = ("id", "date_updated", "date_created")
     event_object_types = ("lead",)
+    large_pages = True    # 200 leads with their contacts and opportunities: over a megabyte
 
     def windows(self, ctx):
         # The current minute is read too, but the bookmark stays behind it: records updated
