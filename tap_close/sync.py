@@ -231,9 +231,11 @@ class Sync:
     def _stream_limit(self, run: StreamRun, streams_waiting: int) -> int:
         """Units of one stream in flight at once: half the workers while other streams have
         units to start, so that every endpoint group has work; every worker once it is the
-        only one left (the others would sit idle at the end of a run), unless its pages are
-        large enough to matter for memory."""
-        if streams_waiting > 1 or run.stream.large_pages:
+        only one left (the others would sit idle at the end of a run). A stream of large pages
+        gets a quarter of them, always: its pages in flight are most of the tap's memory."""
+        if run.stream.large_pages:
+            return max(1, self.per_stream // 2)
+        if streams_waiting > 1:
             return self.per_stream
         return self.concurrency
 

@@ -234,15 +234,21 @@ def compile_object(schema: dict, path: str, report: _Reporter, deselected: froze
 
 def _general_object(schema: dict, path: str, report: _Reporter, deselected: frozenset) -> Converter:
     properties = schema.get("properties", {})
-    # One table: field → its converter, or _STRING for plain strings (only a type check),
-    # or _PASS for fields whose every value is fine (open objects, unions).
-    table = {}
+    # Plain strings (most fields) need only a type check, and Close's usual date-time form
+    # only a rewrite: both are done inline, by set membership, without a call. Every other
+    # field has its converter in `converters` (or _PASS when any value is fine).
+    strings, datetimes, converters = set(), {}, {}
     for name, sub in properties.items():
         sub_path = f"{path}.{name}" if path else name
-        table[name] = _STRING if _is_plain_string(sub) else (_compile(sub, sub_path, report) or _PASS)
-    string_converters = {name: _plain_string(f"{path}.{name}" if path else name, report)
-                         for name, kind in table.items() if kind is _STRING}
-    lookup = table.get
+        if _is_plain_string(sub):
+            strings.add(name)
+        elif _types(sub) == ["string"] and sub.get("format") == "date-time":
+            datetimes[name] = _datetime(sub_path, report)
+        else:
+            converters[name] = _compile(sub, sub_path, report) or _PASS
+    string_converters = {name: _plain_string(f"{path}.{name}" if path else name, report) for name in strings}
+    strings = frozenset(strings)
+    known = strings | datetimes.keys() | converters.keys()
 
     def convert(value):
         if type(value) is not dict:
@@ -250,14 +256,24 @@ def _general_object(schema: dict, path: str, report: _Reporter, deselected: froz
             return value
         unknown = None
         for key, field_value in value.items():
-            kind = lookup(key)
-            if kind is _STRING:
+            if key in strings:
                 if type(field_value) is not str and field_value is not None:
                     value[key] = string_converters[key](field_value)
-            elif kind is None:
-                unknown = [key] if unknown is None else unknown + [key]
-            elif kind is not _PASS and field_value is not None:
-                value[key] = kind(field_value)
+            elif field_value is None:
+                if key not in known:
+                    unknown = [key] if unknown is None else unknown + [key]
+            elif key in datetimes:
+                if (type(field_value) is str and len(field_value) == 32 and field_value[26:] == "+00:00"
+                        and field_value[10] == "T" and field_value[19] == "."):
+                    value[key] = field_value[:26] + "Z"
+                else:
+                    value[key] = datetimes[key](field_value)
+            else:
+                kind = converters.get(key)
+                if kind is None:
+                    unknown = [key] if unknown is None else unknown + [key]
+                elif kind is not _PASS:
+                    value[key] = kind(field_value)
         if unknown:
             for key in unknown:
                 if key not in deselected:

@@ -54,6 +54,6 @@ def test_the_last_stream_with_units_left_gets_every_worker():
     assert launched.count("activities") == 3 and launched.count("tasks") == 1
 
 
-def test_a_stream_of_large_pages_stays_at_half_the_workers_even_alone():
-    launched = schedule(4, [stream_run("leads", 6, large_pages=True), stream_run("users", 1)])
+def test_a_stream_of_large_pages_gets_a_quarter_of_the_workers_even_alone():
+    launched = schedule(8, [stream_run("leads", 6, large_pages=True), stream_run("users", 1)])
     assert launched.count("leads") == 2 and launched.count("users") == 1
