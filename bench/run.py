@@ -5,9 +5,10 @@ each tap's discovery (not measured), then its sync from that catalog, to complet
 prints, per tap: wall time, its ratio to the rate-limit bound,
 CPU per 10k records, peak memory, requests per endpoint group and 429s. Then the JSON
 baseline (parse every page and dump every record with the standard json module), and the
-tap's peak memory at N and 4N records. tap-close's sync and the baseline run `--repeat`
-times (3) and their medians are reported, each run's figure beside it: single runs on a
-shared machine move by 5-10%. tap-closeio, at about a minute a run, runs once.
+tap's peak memory at N and 4N records. tap-close's syncs (timed, and at N and 4N) and the
+baseline run `--repeat` times (3) and their medians are reported, each run's figure beside
+it: single runs on a shared machine move by 5-10%, and a peak of memory depends on which
+large pages happen to be in flight together. tap-closeio, at about a minute a run, runs once.
 
     .venv/bin/python bench/run.py                      # the README's figures
     .venv/bin/python bench/run.py --leads 500 --skip-closeio --skip-memory   # a quick look
@@ -18,9 +19,8 @@ the two are measured on the same work; `--all-streams` selects every tap-close s
 
 On a machine with two or more CPUs the tap under test runs on CPU 0 and everything else (the
 sandbox, this script reading the tap's output, the JSON baseline) on the others: Close's
-servers are not on the user's machine, and a sandbox building pages on the tap's core evicts
-the tap's caches between responses, which adds some 10% to either tap's CPU per record
-(`--no-pin` measures it that way).
+servers are not on the user's machine, and a sandbox building pages on the tap's core would
+compete with it for that core (`--no-pin` lets them share; the README compares the two).
 """
 
 from __future__ import annotations
@@ -244,6 +244,10 @@ def json_baseline(sb, all_streams=False, repeat=1):
         skip = 0
         while True:
             response = session.get(f"{sb.url}/{path}/", params={**params, "_skip": skip, "_limit": PAGE[group]})
+            if response.status_code == 429:   # the tap's run just spent the budget
+                time.sleep(float(response.headers.get("Retry-After", 1)))
+                continue
+            response.raise_for_status()
             bodies.append(response.content)
             page = response.json()
             skip += len(page["data"])
@@ -252,6 +256,10 @@ def json_baseline(sb, all_streams=False, repeat=1):
     cursor = None
     while True:
         response = session.get(f"{sb.url}/event/", params={"_limit": 50, **({"_cursor": cursor} if cursor else {})})
+        if response.status_code == 429:
+            time.sleep(float(response.headers.get("Retry-After", 1)))
+            continue
+        response.raise_for_status()
         bodies.append(response.content)
         cursor = response.json().get("cursor_next")
         if not cursor:
@@ -345,11 +353,13 @@ def main():
             for leads in (args.leads, 4 * args.leads):
                 sb = Sandbox(args, leads, 0.0, None, None, workdir)
                 try:
-                    result = tap_close(sb, workdir, args.days, all_streams=args.all_streams)
+                    result = tap_close(sb, workdir, args.days, all_streams=args.all_streams, repeat=args.repeat)
                 finally:
                     sb.stop()
                 peaks.append((sum(result["counts"].values()), result["rss_mb"]))
-                print(f"peak memory at {peaks[-1][0]:>8} records: {peaks[-1][1]:.1f} MB")
+                each = ", ".join(f"{run['rss_mb']:.1f}" for run in result["runs"])
+                print(f"peak memory at {peaks[-1][0]:>8} records: {peaks[-1][1]:.1f} MB"
+                      + (f" (median of {len(result['runs'])}: {each})" if len(result["runs"]) > 1 else ""))
             print(f"peak memory growth from N to 4N records: {(peaks[1][1] / peaks[0][1] - 1) * 100:+.1f}%")
 
 

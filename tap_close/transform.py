@@ -22,7 +22,6 @@ from .timeutil import normalize_date, normalize_datetime
 
 LOGGER = logging.getLogger("tap_close")
 Converter = Callable[[Any], Any]
-_STRING = object()   # marks a plain string field in a converter table
 _PASS = object()     # marks a field whose values pass unchanged
 
 
@@ -84,12 +83,17 @@ def _compile(schema: dict, path: str, report: _Reporter) -> Converter | None:
     return None
 
 
+def _is_close_utc(value: str) -> bool:
+    """Close's usual form, `2013-02-08T06:17:00.583000+00:00`: made RFC 3339 `Z` by slicing."""
+    return len(value) == 32 and value[26:] == "+00:00" and value[10] == "T" and value[19] == "."
+
+
 def _datetime(path, report) -> Converter:
-    # Close's usual form, `2013-02-08T06:17:00.583000+00:00`, is rewritten inline: a lead has
-    # dozens of timestamps, and a function call each would double the cost of the record.
+    # Fields of an object take the fast path inline (see _general_object); this converter
+    # serves the other forms and date-times outside objects.
     def convert(value):
         if type(value) is str:
-            if len(value) == 32 and value[26:] == "+00:00" and value[10] == "T" and value[19] == ".":
+            if _is_close_utc(value):
                 return value[:26] + "Z"
             try:
                 return normalize_datetime(value)
@@ -263,6 +267,8 @@ def _general_object(schema: dict, path: str, report: _Reporter, deselected: froz
                 if key not in known:
                     unknown = [key] if unknown is None else unknown + [key]
             elif key in datetimes:
+                # Close's usual form (see _is_close_utc), checked here without a call: a lead
+                # has dozens of timestamps.
                 if (type(field_value) is str and len(field_value) == 32 and field_value[26:] == "+00:00"
                         and field_value[10] == "T" and field_value[19] == "."):
                     value[key] = field_value[:26] + "Z"

@@ -90,7 +90,7 @@ class Stream:
     paging_fields: ClassVar[tuple[str, ...]] = ()
     # Fields the tap adds to records: never asked of Close.
     local_fields: ClassVar[tuple[str, ...]] = (DELETED_AT,)
-    # Pages of megabytes: the stream never gets more than half the workers, even alone.
+    # Pages of about a megabyte: the stream gets a quarter of the workers, even alone (memory).
     large_pages: ClassVar[bool] = False
 
     @property
