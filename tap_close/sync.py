@@ -83,7 +83,7 @@ class StreamRun:
     stream: Stream
     selected: SelectedStream
     ctx: StreamContext
-    transform: object
+    transformer: RecordTransformer    # widens selected.schema in place when a record needs it
     units: list[Unit]
     launch_order: list[int] = field(default_factory=list)
     next_unit: int = 0
@@ -133,9 +133,9 @@ class Sync:
             emit_deletes=self.config.emit_deletes, late_edits=self.config.late_activity_edits,
             event_feed=self.event_feed,
         )
-        transform = RecordTransformer(stream.tap_stream_id, selected.schema, selected.deselected).transform
+        transformer = RecordTransformer(stream.tap_stream_id, selected.schema, selected.deselected)
         units = list(stream.units(ctx))
-        return StreamRun(stream, selected, ctx, transform, units, launch_order(len(units)))
+        return StreamRun(stream, selected, ctx, transformer, units, launch_order(len(units)))
 
     # -- workers ----------------------------------------------------------------------------
     def _fetch(self, run: StreamRun, index: int) -> None:
@@ -214,8 +214,7 @@ class Sync:
             run = min(candidates, key=lambda r: (r.in_flight, runs.index(r)))
             if run.stream_id not in started:
                 started.add(run.stream_id)
-                self.writer.schema(run.stream_id, run.selected.schema, run.stream.key_properties,
-                                   run.stream.bookmark_properties)
+                self._send_schema(run)
             index, run.next_unit = run.launch_order[run.next_unit], run.next_unit + 1
             run.in_flight += 1
             pool.submit(self._fetch, run, index)
@@ -223,10 +222,13 @@ class Sync:
         for run in runs:  # streams with nothing to read still get their SCHEMA and a done line
             if not run.units and run.stream_id not in started:
                 started.add(run.stream_id)
-                self.writer.schema(run.stream_id, run.selected.schema, run.stream.key_properties,
-                                   run.stream.bookmark_properties)
+                self._send_schema(run)
                 self._finish(run)
         return launched
+
+    def _send_schema(self, run: StreamRun) -> None:
+        self.writer.schema(run.stream_id, run.selected.schema, run.stream.key_properties,
+                           run.stream.bookmark_properties)
 
     def _stream_limit(self, run: StreamRun, streams_waiting: int) -> int:
         """Units of one stream in flight at once: half the workers while other streams have
@@ -240,8 +242,13 @@ class Sync:
         return self.concurrency
 
     def _write_page(self, run: StreamRun, index: int, page: list[dict], extracted: str) -> None:
-        transform = run.transform
-        self.writer.records(run.stream_id, [transform(record) for record in page], extracted)
+        transform = run.transformer.transform
+        records = [transform(record) for record in page]
+        if run.transformer.take_schema_change():
+            # Close sent a value the schema did not allow: the widened schema goes out before
+            # the records that need it (Singer allows a new SCHEMA mid-stream).
+            self._send_schema(run)
+        self.writer.records(run.stream_id, records, extracted)
         run.count += len(page)
         if time.monotonic() - run.last_progress >= PROGRESS_EVERY_SECONDS:
             run.last_progress = time.monotonic()

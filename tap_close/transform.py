@@ -6,16 +6,29 @@ turned once into a tree of small converter functions: a record then costs one di
 per object level, and a value that already has its declared type (nearly all of them) is
 returned after one `type()` check.
 
-Records are converted in place. Rules: only selected fields are kept; date-times become RFC 3339 UTC; values are coerced to
-their declared type where that is lossless (numeric strings, ints for numbers, ...); a value
-that does not fit is logged (once per field) and passed on unchanged, never a crash.
-Fields a record has but the schema lacks are dropped and named once in a warning (typically
-a custom field created after discovery: re-run discovery to pick it up).
+Records are converted in place. Rules:
+- only selected fields are kept; date-times become RFC 3339 UTC; values are coerced to their
+  declared type where that is lossless (numeric strings, ints for numbers, ...);
+- every record that leaves here is valid for the stream's schema, and no value is dropped.
+  When Close sends a value the schema does not allow (it changed a field after discovery):
+  * inside an object column (a nested key of a lead's contacts, a custom activity type's
+    fields, ...) the schema node is *widened* in place to allow it (its JSON type added, a
+    format or pattern it breaks removed);
+  * for a whole column (a top-level field, or the items of a top-level array) widening would
+    change the column's type in the warehouse, which SQL targets refuse
+    (meltanolabs-target-postgres cannot alter a column): the value goes to a new sibling
+    column `<field>__<json type>` instead (`value__string`), and the field is null in that
+    record. New columns are something every target accepts.
+  Either way the change is warned once per field and `schema_changed` tells the writer to
+  send the stream's SCHEMA again before the record (Singer allows a new SCHEMA mid-stream);
+- a field the schema lacks (a custom field created after discovery, a key Close added) is
+  declared from its first value and kept; deselected fields are dropped quietly.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, Callable
 
 from .timeutil import normalize_date, normalize_datetime
@@ -24,27 +37,12 @@ LOGGER = logging.getLogger("tap_close")
 Converter = Callable[[Any], Any]
 _PASS = object()     # marks a field whose values pass unchanged
 
+_JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array",
+               dict: "object", type(None): "null"}
 
-class _Reporter:
-    """Logs each kind of problem once per stream, so a bad column cannot flood the log."""
 
-    def __init__(self, stream: str):
-        self.stream = stream
-        self.seen: set[tuple[str, str]] = set()
-        self.mismatches = 0
-
-    def mismatch(self, path: str, value: Any, expected: str) -> None:
-        self.mismatches += 1
-        if ("mismatch", path) not in self.seen:
-            self.seen.add(("mismatch", path))
-            LOGGER.warning("%s: value of %s does not fit %s (%s %.40r); passed on unchanged",
-                           self.stream, path, expected, type(value).__name__, value)
-
-    def unknown(self, path: str) -> None:
-        if ("unknown", path) not in self.seen:
-            self.seen.add(("unknown", path))
-            LOGGER.warning("%s: field %s is not in the catalog's schema and is left out; "
-                           "run discovery again to include it", self.stream, path)
+def json_type(value: Any) -> str:
+    return _JSON_TYPES.get(type(value), "string")
 
 
 def _types(schema: dict) -> list[str]:
@@ -52,35 +50,175 @@ def _types(schema: dict) -> list[str]:
     return [declared] if isinstance(declared, str) else [t for t in declared if t != "null"]
 
 
+def _allows_null(schema: dict) -> bool:
+    declared = schema.get("type")
+    return declared is None or declared == "null" or (isinstance(declared, list) and "null" in declared)
+
+
+def _fits_type(schema: dict, value: Any) -> bool:
+    declared = schema.get("type")
+    if declared is None:
+        return True                   # untyped: anything goes
+    kinds = [declared] if isinstance(declared, str) else declared
+    kind = json_type(value)
+    return kind in kinds or (kind == "integer" and "number" in kinds)
+
+
+def _fits_string_rules(schema: dict, value: str) -> bool:
+    fmt = schema.get("format")
+    if fmt == "date-time" and not _is_rfc3339(value):
+        return False
+    if fmt == "date" and not _DATE.fullmatch(value):
+        return False
+    pattern = schema.get("pattern")
+    return pattern is None or re.search(pattern, value) is not None
+
+
+_DATE = re.compile(r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])")
+_RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)")
+
+
+def _is_rfc3339(value: str) -> bool:
+    return _RFC3339.fullmatch(value) is not None
+
+
+class _ColumnMisfit(Exception):
+    """A whole column's value does not fit its type: the record level moves it aside."""
+
+
+class _Reporter:
+    """Widens schema nodes for values they do not allow (or moves whole-column misfits to a
+    sibling column), logging each field once, and remembers that the stream's schema changed
+    so that the writer re-sends it."""
+
+    def __init__(self, stream: str):
+        self.stream = stream
+        self.seen: set[tuple[str, str]] = set()
+        self.mismatches = 0
+        self.schema_changed = False
+        self.columns: set[int] = set()     # ids of the nodes that type a whole column
+
+    def mark_column(self, node: dict) -> None:
+        """A top-level property's node, and the items of a top-level array (a target types
+        `ARRAY(item type)` columns by them)."""
+        self.columns.add(id(node))
+        if "array" in _types(node) and isinstance(node.get("items"), dict):
+            self.mark_column(node["items"])
+
+    def mismatch(self, node: dict, path: str, value: Any) -> Any:
+        """`value` does not fit `node` after the lossless coercions: widen `node` to allow it,
+        or, for a whole column, raise _ColumnMisfit (a null only ever widens: a nullable
+        column has the same type in every target)."""
+        self.mismatches += 1
+        if value is not None and id(node) in self.columns:
+            raise _ColumnMisfit
+        before = _describe(node)
+        if widen(node, value):
+            self.schema_changed = True
+            if ("widen", path) not in self.seen:
+                self.seen.add(("widen", path))
+                LOGGER.warning("%s: Close sent %s as %s %.60r, which the schema (%s) does not allow; "
+                               "the stream's schema now allows it (%s) and is sent again",
+                               self.stream, path, json_type(value), value, before, _describe(node))
+        return value
+
+    def sidecar(self, properties: dict, key: str, value: Any) -> str:
+        """The sibling column that takes a value its field's column cannot hold."""
+        kind = json_type(value)
+        name = f"{key}__{kind}"
+        if name not in properties:
+            properties[name] = {"type": ["null", kind],
+                                "description": f"Values of {key} that Close sent as {kind}, which {key}'s "
+                                               f"declared type ({_describe(properties[key])}) does not allow."}
+            self.schema_changed = True
+        if ("sidecar", key, kind) not in self.seen:
+            self.seen.add(("sidecar", key, kind))
+            LOGGER.warning("%s: Close sent %s as %s %.60r, which its column (%s) cannot hold; such values "
+                           "go to the new column %s (the stream's schema is sent again) and %s is null "
+                           "in those records", self.stream, key, kind, value, _describe(properties[key]),
+                           name, key)
+        return name
+
+    def adopt(self, properties: dict, key: str, value: Any, path: str) -> dict:
+        """A field the schema lacks: declared from its value, so that it is kept, not dropped."""
+        node = {"type": ["null", json_type(value)]} if value is not None else {"type": ["null", "string"]}
+        properties[key] = node
+        self.schema_changed = True
+        if ("adopt", path) not in self.seen:
+            self.seen.add(("adopt", path))
+            LOGGER.warning("%s: field %s is not in the catalog's schema; it is kept and declared as %s "
+                           "(run discovery again for its documented type)", self.stream, path, _describe(node))
+        return node
+
+
+def widen(node: dict, value: Any) -> bool:
+    """Make `node` allow `value`: add its JSON type, drop a format or pattern a string breaks.
+    Constraints of other types stay (JSON Schema applies `properties` only to objects, `items`
+    only to arrays, `format` only to strings). True when the node changed."""
+    changed = False
+    if not _fits_type(node, value):
+        declared = node.get("type")
+        kinds = [declared] if isinstance(declared, str) else list(declared)
+        node["type"] = kinds + [json_type(value)]
+        changed = True
+    if type(value) is str and not _fits_string_rules(node, value):
+        node.pop("format", None)
+        node.pop("pattern", None)
+        changed = True
+    return changed
+
+
+def _describe(node: dict) -> str:
+    declared = node.get("type", "any")
+    text = "/".join(declared) if isinstance(declared, list) else str(declared)
+    for rule in ("format", "pattern"):
+        if rule in node:
+            text += f", {rule} {node[rule]}"
+    return text
+
+
 def _compile(schema: dict, path: str, report: _Reporter) -> Converter | None:
     """A converter for one value, or None when any value passes as it is."""
+    if "type" not in schema:
+        return None   # untyped: anything is valid
     types = _types(schema)
-    fmt = schema.get("format")
-    if len(types) != 1:
-        return None  # untyped or union: pass through (e.g. event `data`)
+    if len(types) != 1 or "pattern" in schema:
+        return _checker(schema, path, report)   # a union (widened, or event `data`): check only
     kind = types[0]
+    fmt = schema.get("format")
     if kind == "string":
         if fmt == "date-time":
-            return _datetime(path, report)
+            return _datetime(schema, path, report)
         if fmt == "date":
-            return _string_converter(normalize_date, path, "date", report)
-        return _plain_string(path, report)
+            return _string_converter(normalize_date, schema, path, report)
+        if fmt is not None:
+            return _checker(schema, path, report)
+        return _plain_string(schema, path, report)
     if kind == "integer":
-        return _integer(path, report)
+        return _integer(schema, path, report)
     if kind == "number":
-        return _number(path, report)
+        return _number(schema, path, report)
     if kind == "boolean":
-        return _boolean(path, report)
+        return _boolean(schema, path, report)
     if kind == "object":
         if "properties" not in schema:
-            return None  # an open object: kept verbatim
+            return _checker(schema, path, report)  # an open object: kept verbatim if it is one
         return compile_object(schema, path, report)
     if kind == "array":
         items = schema.get("items") or {}
         if _is_plain_string(items):
-            return _string_array(_plain_string(path + "[]", report), path, report)
-        return _array(_compile(items, path + "[]", report), path, report)
-    return None
+            return _string_array(_plain_string(items, path + "[]", report), schema, path, report)
+        return _array(_compile(items, path + "[]", report), schema, path, report)
+    return _checker(schema, path, report)
+
+
+def _checker(schema: dict, path: str, report: _Reporter) -> Converter:
+    """No coercion: a value that the node does not allow widens it."""
+    def convert(value):
+        if _fits_type(schema, value) and (type(value) is not str or _fits_string_rules(schema, value)):
+            return value
+        return report.mismatch(schema, path, value)
+    return convert
 
 
 def _is_close_utc(value: str) -> bool:
@@ -88,7 +226,7 @@ def _is_close_utc(value: str) -> bool:
     return len(value) == 32 and value[26:] == "+00:00" and value[10] == "T" and value[19] == "."
 
 
-def _datetime(path, report) -> Converter:
+def _datetime(schema, path, report) -> Converter:
     # Fields of an object take the fast path inline (see _general_object); this converter
     # serves the other forms and date-times outside objects.
     def convert(value):
@@ -99,35 +237,34 @@ def _datetime(path, report) -> Converter:
                 return normalize_datetime(value)
             except ValueError:
                 pass
-        report.mismatch(path, value, "date-time")
-        return value
+        elif "format" not in schema and _fits_type(schema, value):
+            return value       # widened already
+        return report.mismatch(schema, path, value)
     return convert
 
 
-def _string_converter(parse: Callable[[str], str], path, expected, report) -> Converter:
+def _string_converter(parse: Callable[[str], str], schema, path, report) -> Converter:
     def convert(value):
         if type(value) is str:
             try:
                 return parse(value)
             except ValueError:
                 pass
-        report.mismatch(path, value, expected)
-        return value
+        return report.mismatch(schema, path, value)
     return convert
 
 
-def _plain_string(path, report) -> Converter:
+def _plain_string(schema, path, report) -> Converter:
     def convert(value):
         if type(value) is str:
             return value
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return str(value)
-        report.mismatch(path, value, "string")
-        return value
+        return report.mismatch(schema, path, value)
     return convert
 
 
-def _integer(path, report) -> Converter:
+def _integer(schema, path, report) -> Converter:
     def convert(value):
         if type(value) is int:
             return value
@@ -138,12 +275,11 @@ def _integer(path, report) -> Converter:
                 return int(value.strip())
             except ValueError:
                 pass
-        report.mismatch(path, value, "integer")
-        return value
+        return report.mismatch(schema, path, value)
     return convert
 
 
-def _number(path, report) -> Converter:
+def _number(schema, path, report) -> Converter:
     def convert(value):
         if type(value) is int or type(value) is float:
             return value
@@ -154,15 +290,14 @@ def _number(path, report) -> Converter:
                 number = None
             if number is not None and number == number and abs(number) != float("inf"):
                 return int(number) if number.is_integer() and "." not in value and "e" not in value.lower() else number
-        report.mismatch(path, value, "number")
-        return value
+        return report.mismatch(schema, path, value)
     return convert
 
 
 _TRUE = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
 
-def _boolean(path, report) -> Converter:
+def _boolean(schema, path, report) -> Converter:
     def convert(value):
         if type(value) is bool:
             return value
@@ -170,33 +305,36 @@ def _boolean(path, report) -> Converter:
             return bool(value)
         if type(value) is str and value.strip().lower() in _TRUE:
             return _TRUE[value.strip().lower()]
-        report.mismatch(path, value, "boolean")
-        return value
+        return report.mismatch(schema, path, value)
     return convert
 
 
-def _array(item: Converter | None, path, report) -> Converter:
+def _array(item: Converter | None, schema, path, report) -> Converter:
+    items = schema.get("items") or {}
+
     def convert(value):
         if type(value) is not list:
-            report.mismatch(path, value, "array")
-            return value
+            return report.mismatch(schema, path, value)
         if item is None:
             return value
+        if None in value and not _allows_null(items):
+            report.mismatch(items, path + "[]", None)
         return [None if v is None else item(v) for v in value]
     return convert
 
 
 def _is_plain_string(schema: dict) -> bool:
-    return _types(schema) == ["string"] and "format" not in schema
+    """A nullable string without format or pattern: the fast paths need only a type check."""
+    return (_types(schema) == ["string"] and "format" not in schema and "pattern" not in schema
+            and _allows_null(schema))
 
 
-def _string_array(item: Converter, path, report) -> Converter:
+def _string_array(item: Converter, schema, path, report) -> Converter:
     # Id lists and e-mail lists are long and nearly always strings already: check each
     # element inline and call a converter only for the rare one that is not.
     def convert(value):
         if type(value) is not list:
-            report.mismatch(path, value, "array")
-            return value
+            return report.mismatch(schema, path, value)
         for element in value:
             if type(element) is not str and element is not None:
                 return [v if type(v) is str or v is None else item(v) for v in value]
@@ -237,65 +375,102 @@ def compile_object(schema: dict, path: str, report: _Reporter, deselected: froze
 
 
 def _general_object(schema: dict, path: str, report: _Reporter, deselected: frozenset) -> Converter:
-    properties = schema.get("properties", {})
+    properties = schema.setdefault("properties", {})
     # Plain strings (most fields) need only a type check, and Close's usual date-time form
     # only a rewrite: both are done inline, by set membership, without a call. Every other
     # field has its converter in `converters` (or _PASS when any value is fine).
     strings, datetimes, converters = set(), {}, {}
+    # Nodes that do not allow null (rare: Close's schemas are nullable throughout) are checked
+    # for null too; the others let null pass without a call.
+    null_checked = {name: sub for name, sub in properties.items() if not _allows_null(sub)}
     for name, sub in properties.items():
         sub_path = f"{path}.{name}" if path else name
-        if _is_plain_string(sub):
+        if name in null_checked:
+            converters[name] = _compile(sub, sub_path, report) or _PASS
+        elif _is_plain_string(sub):
             strings.add(name)
-        elif _types(sub) == ["string"] and sub.get("format") == "date-time":
-            datetimes[name] = _datetime(sub_path, report)
+        elif _types(sub) == ["string"] and sub.get("format") == "date-time" and "pattern" not in sub:
+            datetimes[name] = _datetime(sub, sub_path, report)
         else:
             converters[name] = _compile(sub, sub_path, report) or _PASS
-    string_converters = {name: _plain_string(f"{path}.{name}" if path else name, report) for name in strings}
+    string_converters = {name: _plain_string(properties[name], f"{path}.{name}" if path else name, report)
+                         for name in strings}
     strings = frozenset(strings)
-    known = strings | datetimes.keys() | converters.keys()
+    if not path:    # the record itself: its properties are the target's columns
+        for sub in properties.values():
+            report.mark_column(sub)
+
+    def adopt(key, field_value):
+        """A key the schema lacks: dropped when deselected, else declared and kept."""
+        if key in deselected:
+            return None
+        sub_path = f"{path}.{key}" if path else key
+        node = properties.get(key) or report.adopt(properties, key, field_value, sub_path)
+        if not path:
+            report.mark_column(node)
+        converters[key] = _compile(node, sub_path, report) or _PASS
+        return converters[key]
 
     def convert(value):
         if type(value) is not dict:
-            report.mismatch(path or "record", value, "object")
-            return value
-        unknown = None
+            return report.mismatch(schema, path or "record", value)
+        dropped = moved = None
         for key, field_value in value.items():
-            if key in strings:
-                if type(field_value) is not str and field_value is not None:
-                    value[key] = string_converters[key](field_value)
-            elif field_value is None:
-                if key not in known:
-                    unknown = [key] if unknown is None else unknown + [key]
-            elif key in datetimes:
-                # Close's usual form (see _is_close_utc), checked here without a call: a lead
-                # has dozens of timestamps.
-                if (type(field_value) is str and len(field_value) == 32 and field_value[26:] == "+00:00"
-                        and field_value[10] == "T" and field_value[19] == "."):
-                    value[key] = field_value[:26] + "Z"
+            try:
+                if key in strings:
+                    if type(field_value) is not str and field_value is not None:
+                        value[key] = string_converters[key](field_value)
+                elif key in datetimes:
+                    if field_value is None:
+                        continue
+                    # Close's usual form (see _is_close_utc), checked here without a call: a
+                    # lead has dozens of timestamps.
+                    if (type(field_value) is str and len(field_value) == 32 and field_value[26:] == "+00:00"
+                            and field_value[10] == "T" and field_value[19] == "."):
+                        value[key] = field_value[:26] + "Z"
+                    else:
+                        value[key] = datetimes[key](field_value)
                 else:
-                    value[key] = datetimes[key](field_value)
-            else:
-                kind = converters.get(key)
-                if kind is None:
-                    unknown = [key] if unknown is None else unknown + [key]
-                elif kind is not _PASS:
-                    value[key] = kind(field_value)
-        if unknown:
-            for key in unknown:
-                if key not in deselected:
-                    report.unknown(f"{path}.{key}" if path else key)
+                    kind = converters.get(key)
+                    if kind is None:
+                        kind = adopt(key, field_value)
+                        if kind is None:
+                            dropped = [key] if dropped is None else dropped + [key]
+                            continue
+                    if field_value is None:
+                        if key in null_checked:
+                            report.mismatch(null_checked[key], f"{path}.{key}" if path else key, None)
+                    elif kind is not _PASS:
+                        value[key] = kind(field_value)
+            except _ColumnMisfit:       # only whole columns raise it, so only at the record level
+                moved = [(key, field_value)] if moved is None else moved + [(key, field_value)]
+        if dropped:
+            for key in dropped:
                 del value[key]
+        if moved:
+            for key, field_value in moved:
+                value[key] = None
+                value[report.sidecar(properties, key, field_value)] = field_value
         return value
     return convert
 
 
 class RecordTransformer:
-    """Compiled once per stream from the selected schema; `transform(record)` per record."""
+    """Compiled once per stream from the selected schema; `transform(record)` per record.
+
+    The schema is widened in place when a record needs it: after a page, `schema_changed`
+    says the writer must send the stream's SCHEMA again before that page's records."""
 
     def __init__(self, stream: str, schema: dict, deselected: frozenset = frozenset()):
         self.report = _Reporter(stream)
+        self.schema = schema
         self.transform = compile_object(schema, "", self.report, deselected)
 
     @property
     def mismatches(self) -> int:
         return self.report.mismatches
+
+    def take_schema_change(self) -> bool:
+        """True once after the schema was widened."""
+        changed, self.report.schema_changed = self.report.schema_changed, False
+        return changed

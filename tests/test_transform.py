@@ -1,4 +1,9 @@
+import copy
 import logging
+
+import jsonschema
+import pytest
+from validation import format_checker
 
 from tap_close.transform import RecordTransformer
 
@@ -37,24 +42,111 @@ def test_nulls_pass():
     assert out == {"id": None, "date_updated": None, "contacts": None}
 
 
-def test_misfit_values_are_logged_once_and_passed_on(caplog):
-    transformer = RecordTransformer("s", SCHEMA)
+def _validator(schema):
+    """The transform promises records valid for the schema it leaves behind, formats included."""
+    validator = jsonschema.Draft4Validator(schema, format_checker=format_checker())
+    return lambda record: [error.message for error in validator.iter_errors(record)]
+
+
+
+def test_a_column_misfit_goes_to_a_sibling_column_once_and_every_record_stays_valid(caplog):
+    schema = copy.deepcopy(SCHEMA)
+    transformer = RecordTransformer("s", schema)
     with caplog.at_level(logging.WARNING, logger="tap_close"):
         first = transformer.transform({"id": "1", "date_updated": "garbage", "count": "many"})
+        assert transformer.take_schema_change() is True
+        assert transformer.take_schema_change() is False       # reported once per change
         second = transformer.transform({"id": "2", "date_updated": "garbage too", "count": "lots"})
-    assert first == {"id": "1", "date_updated": "garbage", "count": "many"}
-    assert second["date_updated"] == "garbage too"
-    assert transformer.mismatches == 4
+    # The data is whole (moved, not dropped or altered), and the declared columns keep their
+    # types: a SQL target cannot alter a column, but it can add one.
+    assert first == {"id": "1", "date_updated": None, "date_updated__string": "garbage",
+                     "count": None, "count__string": "many"}
+    assert second == {"id": "2", "date_updated": None, "date_updated__string": "garbage too",
+                      "count": None, "count__string": "lots"}
+    assert schema["properties"]["count"] == SCHEMA["properties"]["count"]
+    assert schema["properties"]["date_updated"] == SCHEMA["properties"]["date_updated"]
+    assert schema["properties"]["count__string"]["type"] == ["null", "string"]
+    assert "format" not in schema["properties"]["date_updated__string"]
+    assert transformer.take_schema_change() is False           # the second record needed nothing new
+    assert _validator(schema)(first) == [] and _validator(schema)(second) == []
+    # The declared schema rejects the record as Close sent it: moving it is what keeps it valid.
+    assert _validator(SCHEMA)({"id": "1", "date_updated": "garbage", "count": "many"})
     messages = [r.getMessage() for r in caplog.records]
     assert len([m for m in messages if "date_updated" in m]) == 1
+    assert len([m for m in messages if "count" in m]) == 1
 
 
-def test_unknown_fields_dropped_with_one_warning_deselected_quietly(caplog):
+@pytest.mark.parametrize("field, value, sidecar", [
+    ("tags", [{"id": "cf_1", "name": "x"}], "tags__array"),   # objects where strings were declared
+    ("flag", "sometimes", "flag__string"),
+    ("open", "text", "open__string"),                          # an open object given a string
+    ("value", {"amount": 3}, "value__object"),
+    ("date", "2026-11-16T08:00:00+00:00", "date__string"),    # a date-time where a date was
+    ("contacts", "cont_1", "contacts__string"),
+])
+def test_each_kind_of_column_misfit_gets_its_sibling(field, value, sidecar):
+    schema = copy.deepcopy(SCHEMA)
+    transformer = RecordTransformer("s", schema)
+    record = transformer.transform({"id": "1", field: copy.deepcopy(value)})
+    assert record[sidecar] == value and record[field] is None
+    assert transformer.take_schema_change()
+    assert _validator(schema)(record) == []
+    assert _validator(SCHEMA)({"id": "1", field: value}), "the declared schema rejects the value"
+    assert schema["properties"][field] == SCHEMA["properties"][field]
+
+
+def test_a_misfit_inside_an_object_column_widens_that_node():
+    """Below a column (a JSON column in SQL targets) widening changes no column type."""
+    schema = copy.deepcopy(SCHEMA)
+    transformer = RecordTransformer("s", schema)
+    record = transformer.transform({"id": "1", "contacts": [
+        {"id": "c1", "date_created": "2022-11-09T13:57:14.751000+00:00", "custom.cf_a": "four"},
+        {"id": {"nested": True}, "custom.cf_a": 4}]})
+    assert record["contacts"][0]["custom.cf_a"] == "four"
+    assert record["contacts"][1]["id"] == {"nested": True}
+    assert transformer.take_schema_change()
+    contact = schema["properties"]["contacts"]["items"]["properties"]
+    assert contact["custom.cf_a"]["type"] == ["null", "number", "string"]
+    assert contact["id"]["type"] == ["null", "string", "object"]
+    assert _validator(schema)(record) == []
+    assert _validator(SCHEMA)(record), "the declared schema rejects the record"
+
+
+def test_values_that_fit_leave_the_schema_alone():
+    schema = copy.deepcopy(SCHEMA)
+    transformer = RecordTransformer("s", schema)
+    transformer.transform({"id": "1", "date": "2026-11-16", "count": "3", "tags": ["a", 2], "open": {"k": [1]},
+                           "contacts": [{"id": "c", "custom.cf_a": None}]})
+    assert transformer.take_schema_change() is False
+    assert schema == SCHEMA
+
+
+def test_null_where_the_schema_forbids_it_widens_with_null():
+    schema = {"type": "object", "properties": {"id": {"type": "string"},
+                                               "tags": {"type": "array", "items": {"type": "string"}}}}
+    transformer = RecordTransformer("s", schema)
+    good = transformer.transform({"id": "1", "tags": ["a"]})
+    assert transformer.take_schema_change() is False and good == {"id": "1", "tags": ["a"]}
+    record = transformer.transform({"id": None, "tags": ["a", None]})
+    assert record == {"id": None, "tags": ["a", None]}
+    assert transformer.take_schema_change()
+    assert schema["properties"]["id"]["type"] == ["string", "null"]
+    assert schema["properties"]["tags"]["items"]["type"] == ["string", "null"]
+    assert _validator(schema)(record) == []
+
+
+def test_unknown_fields_are_kept_and_declared_deselected_dropped_quietly(caplog):
     schema = {"type": "object", "properties": {"id": {"type": ["null", "string"]}}}
     transformer = RecordTransformer("leads", schema, deselected=frozenset({"name"}))
     with caplog.at_level(logging.WARNING, logger="tap_close"):
-        out = transformer.transform({"id": "1", "name": "n", "custom.cf_new": "v"})
-        transformer.transform({"id": "2", "custom.cf_new": "w"})
-    assert out == {"id": "1"}
+        out = transformer.transform({"id": "1", "name": "n", "custom.cf_new": "v", "score": 4})
+        again = transformer.transform({"id": "2", "name": "m", "custom.cf_new": 17, "score": None})
+    assert out == {"id": "1", "custom.cf_new": "v", "score": 4}
+    assert again == {"id": "2", "custom.cf_new": "17", "score": None}   # declared string now: coerced
+    assert "name" not in schema["properties"] and "name" not in out
+    assert schema["properties"]["custom.cf_new"] == {"type": ["null", "string"]}
+    assert schema["properties"]["score"] == {"type": ["null", "integer"]}
+    assert transformer.take_schema_change()
     warnings = [r.getMessage() for r in caplog.records]
-    assert len(warnings) == 1 and "custom.cf_new" in warnings[0] and "discovery" in warnings[0]
+    assert len(warnings) == 2 and any("custom.cf_new" in w and "discovery" in w for w in warnings)
+    assert not any("name" in w.split(":")[1] for w in warnings)
