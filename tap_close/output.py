@@ -29,13 +29,19 @@ class SingerWriter:
                                      "key_properties": list(key_properties),
                                      "bookmark_properties": list(bookmark_properties)}) + b"\n")
 
-    def records(self, stream: str, records: list[dict], time_extracted: str) -> None:
+    def activate_version(self, stream: str, version: int) -> None:
+        """Singer's ACTIVATE_VERSION: targets that support it keep only this version's rows."""
+        self.out.write(orjson.dumps({"type": "ACTIVATE_VERSION", "stream": stream, "version": version}) + b"\n")
+
+    def records(self, stream: str, records: list[dict], time_extracted: str, version: int | None = None) -> None:
         dumps, newline, write = orjson.dumps, orjson.OPT_APPEND_NEWLINE, self.out.write
         buffer, view, used = self._buffer, self._view, 0
         size = len(buffer)
         for record in records:
-            line = dumps({"type": "RECORD", "stream": stream, "record": record, "time_extracted": time_extracted},
-                         option=newline)
+            message = {"type": "RECORD", "stream": stream, "record": record, "time_extracted": time_extracted}
+            if version is not None:
+                message["version"] = version
+            line = dumps(message, option=newline)
             end = used + len(line)
             if end > size:
                 if used:

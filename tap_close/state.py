@@ -77,5 +77,26 @@ class State:
             pass
         entry[key] = format_datetime(value)
 
+    # -- full-table versions (ACTIVATE_VERSION) ----------------------------------------------
+    def table_version(self, stream: str) -> tuple[int | None, bool]:
+        """(version of the stream's latest full-table pass, whether that pass completed)."""
+        entry = self.value["bookmarks"].get(stream)
+        if not isinstance(entry, dict):
+            return None, False
+        version = entry.get("version")
+        if not isinstance(version, int) or isinstance(version, bool) or version <= 0:
+            if version is not None:
+                LOGGER.warning("state version of %s is not a positive integer (%.40r); starting a new one",
+                               stream, version)
+            return None, False
+        return version, entry.get("version_complete") is True
+
+    def set_table_version(self, stream: str, version: int, complete: bool) -> None:
+        entry = self.value["bookmarks"].get(stream)
+        if not isinstance(entry, dict):
+            entry = self.value["bookmarks"][stream] = {}
+        entry["version"] = version
+        entry["version_complete"] = complete
+
     def to_dict(self) -> dict:
         return self.value

@@ -90,6 +90,7 @@ class StreamRun:
     in_flight: int = 0
     done: set = field(default_factory=set)
     committed: int = 0               # units[:committed] are all written and bookmarked
+    version: int | None = None       # FULL_TABLE: this pass's table version (ACTIVATE_VERSION)
     count: int = 0
     last_progress: float = field(default_factory=time.monotonic)
 
@@ -135,7 +136,20 @@ class Sync:
         )
         transformer = RecordTransformer(stream.tap_stream_id, selected.schema, selected.deselected)
         units = list(stream.units(ctx))
-        return StreamRun(stream, selected, ctx, transformer, units, launch_order(len(units)))
+        run = StreamRun(stream, selected, ctx, transformer, units, launch_order(len(units)))
+        if selected.replication_method == "FULL_TABLE":
+            run.version = self._table_version(run)
+        return run
+
+    def _table_version(self, run: StreamRun) -> int:
+        """A full-table pass writes its records under a version and activates it when the
+        whole table is written, so targets that support ACTIVATE_VERSION drop the rows Close
+        no longer has. An interrupted pass is resumed under its own version."""
+        version, complete = self.state.table_version(run.stream_id)
+        if version is not None and not complete:
+            return version
+        # Milliseconds since the epoch, the Singer convention; never below the last version.
+        return max(int(time.time() * 1000), (version or 0) + 1)
 
     # -- workers ----------------------------------------------------------------------------
     def _fetch(self, run: StreamRun, index: int) -> None:
@@ -214,7 +228,7 @@ class Sync:
             run = min(candidates, key=lambda r: (r.in_flight, runs.index(r)))
             if run.stream_id not in started:
                 started.add(run.stream_id)
-                self._send_schema(run)
+                self._start_stream(run)
             index, run.next_unit = run.launch_order[run.next_unit], run.next_unit + 1
             run.in_flight += 1
             pool.submit(self._fetch, run, index)
@@ -222,13 +236,24 @@ class Sync:
         for run in runs:  # streams with nothing to read still get their SCHEMA and a done line
             if not run.units and run.stream_id not in started:
                 started.add(run.stream_id)
-                self._send_schema(run)
-                self._finish(run)
+                self._start_stream(run)
+                self._commit(run)
         return launched
 
     def _send_schema(self, run: StreamRun) -> None:
         self.writer.schema(run.stream_id, run.selected.schema, run.stream.key_properties,
                            run.stream.bookmark_properties)
+
+    def _start_stream(self, run: StreamRun) -> None:
+        self._send_schema(run)
+        if run.version is not None:
+            first, _ = self.state.table_version(run.stream_id)
+            if first is None:
+                # A first sync activates its version at once (the Singer convention), so the
+                # table exists in the target even before the pass ends.
+                self.writer.activate_version(run.stream_id, run.version)
+            self.state.set_table_version(run.stream_id, run.version, complete=False)
+            self.writer.state(self.state.to_dict())
 
     def _stream_limit(self, run: StreamRun, streams_waiting: int) -> int:
         """Units of one stream in flight at once: half the workers while other streams have
@@ -248,7 +273,7 @@ class Sync:
             # Close sent a value the schema did not allow: the widened schema goes out before
             # the records that need it (Singer allows a new SCHEMA mid-stream).
             self._send_schema(run)
-        self.writer.records(run.stream_id, records, extracted)
+        self.writer.records(run.stream_id, records, extracted, run.version)
         run.count += len(page)
         if time.monotonic() - run.last_progress >= PROGRESS_EVERY_SECONDS:
             run.last_progress = time.monotonic()
@@ -264,6 +289,11 @@ class Sync:
                 self.state.advance_bookmark(run.stream_id, run.stream.replication_key, unit.bookmark)
             run.done.discard(run.committed)
             run.committed += 1
+            moved = True
+        if run.finished and run.version is not None:
+            # Every record of the pass is written: the target may now drop the other versions.
+            self.writer.activate_version(run.stream_id, run.version)
+            self.state.set_table_version(run.stream_id, run.version, complete=True)
             moved = True
         if moved:
             self.writer.state(self.state.to_dict())
