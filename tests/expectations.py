@@ -9,6 +9,9 @@ STREAMS = ("activities", "custom_activities", "custom_activity_types", "custom_f
 # Small configuration tables read whole every run, without a bookmark.
 FULL_TABLE = ("custom_activity_types", "lead_statuses", "opportunity_statuses", "pipelines")
 BOOKMARKED = tuple(s for s in STREAMS if s not in FULL_TABLE)
+# What `meltano select tap-close '*.*'` (demo/select_all.py) syncs: every stream.
+ALL_STREAMS = tuple(sorted(STREAMS + ("contacts",)))
+BOOKMARKED_ALL = tuple(s for s in ALL_STREAMS if s not in FULL_TABLE)
 
 
 def since(records, field, bound):

@@ -1,20 +1,24 @@
 """End to end into real Singer targets, each installed from the registry into its own
-virtualenv: the rows in each destination must equal the records the tap emitted, and an
-incremental run must upsert (not duplicate) where the target supports keys."""
+virtualenv, with every stream selected (what `meltano select tap-close '*.*'` does) on the
+sandbox's full variety of shapes: the rows in each destination must equal the records the tap
+emitted, and an incremental run must upsert (not duplicate) where the target supports keys.
+A field whose type Close changes in the middle of a run must keep every target working."""
 
 import csv
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from expectations import BOOKMARKED, STREAMS
+from expectations import ALL_STREAMS as STREAMS, BOOKMARKED_ALL as BOOKMARKED
 from postgres import postgres_server
 from tap_runner import write_json
 from tools import bin_path, install_all, pipe, tool_venv
 
 TAP = [sys.executable, "-m", "tap_close"]
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -32,9 +36,19 @@ def tap_config(tmp_path, sb):
                                                "base_url": sb.url})
 
 
+def tap_argv(tmp_path, sb):
+    """The tap with every stream selected: discovery, then demo/select_all.py's selection."""
+    config = tap_config(tmp_path, sb)
+    catalog = json.loads(subprocess.run(TAP + ["--config", config, "--discover"], capture_output=True,
+                                        text=True, check=True).stdout)
+    selected = subprocess.run([sys.executable, str(ROOT / "demo" / "select_all.py")], input=json.dumps(catalog),
+                              capture_output=True, text=True, check=True).stdout
+    return TAP + ["--config", config, "--catalog", write_json(tmp_path / "selected.json", json.loads(selected))]
+
+
 def run_pipeline(tmp_path, sb, target_argv, state=None, name="run"):
     """tap | target; returns the tap's messages (captured separately) and the target's state."""
-    argv = TAP + ["--config", tap_config(tmp_path, sb)]
+    argv = tap_argv(tmp_path, sb)
     if state is not None:
         argv += ["--state", write_json(tmp_path / f"{name}-state.json", state)]
     (tap_code, tap_err), (code, out, err) = pipe(argv, target_argv, cwd=tmp_path)
@@ -46,7 +60,7 @@ def run_pipeline(tmp_path, sb, target_argv, state=None, name="run"):
 
 def emitted(tmp_path, sb, state=None):
     """What the tap emits for this org and state (it is deterministic between mutations)."""
-    argv = TAP + ["--config", tap_config(tmp_path, sb)]
+    argv = tap_argv(tmp_path, sb)
     if state is not None:
         argv += ["--state", write_json(tmp_path / "emit-state.json", state)]
     out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
@@ -64,6 +78,7 @@ def test_target_jsonl_rows_equal_records(org, tmp_path):
     state = run_pipeline(tmp_path, org, [bin_path("target-jsonl", "target-jsonl"), "--config", config])
     assert state and state["currently_syncing"] is None and set(state["bookmarks"]) == set(BOOKMARKED)
     for stream in STREAMS:
+        assert expected[stream], f"the org should give {stream} records to compare"
         rows = [json.loads(l) for l in (tmp_path / "out" / f"{stream}.jsonl").read_text().splitlines()]
         assert sorted(rows, key=lambda r: r["id"]) == sorted(expected[stream], key=lambda r: r["id"]), stream
 
@@ -177,3 +192,38 @@ def test_singer_check_tap_accepts_the_output(org, tmp_path):
                            text=True, cwd=tmp_path)
     assert check.returncode == 0, (check.stdout + check.stderr)[-3000:]
     assert "leads" in check.stdout
+
+
+def _psql(host, port, user, query):
+    out = subprocess.run(["psql", "-h", host, "-p", str(port), "-U", user, "-d", "postgres", "-At", "-F", "\t",
+                          "-c", query], capture_output=True, text=True, check=True).stdout
+    return [tuple(line.split("\t")) for line in out.splitlines()]
+
+
+@pytest.mark.parametrize("hard_delete", [True, False])
+def test_full_table_rows_deleted_in_close_leave_postgres(sandbox_factory, tmp_path, hard_delete):
+    """ACTIVATE_VERSION into meltanolabs-target-postgres (which needs `add_record_metadata` for
+    it): a lead status deleted in Close disappears (`hard_delete`) or gets `_sdc_deleted_at`."""
+    sb = sandbox_factory(seed=59, leads=15, activities_per_lead=2, events=30, days=90)
+    with postgres_server() as (host, port, user):
+        config = write_json(tmp_path / "t.json", {
+            "host": host, "port": port, "user": user, "password": "unused-trust-auth", "database": "postgres",
+            "default_target_schema": "tap_close", "load_method": "upsert", "add_record_metadata": True,
+            "activate_version": True, "hard_delete": hard_delete})
+        target = [bin_path("target-postgres", "target-postgres"), "--config", config]
+        state = run_pipeline(tmp_path, sb, target, name="full")
+        statuses = {row[0] for row in _psql(host, port, user, "select id from tap_close.lead_statuses")}
+        assert statuses == {s["id"] for s in sb.store.ctx.lead_statuses} and len(statuses) > 1
+        # Close has no API to delete a status through the sandbox's HTTP surface: take it out of
+        # the organization the sandbox serves, as a user deleting it in Close's settings would.
+        gone = sb.store.ctx.lead_statuses.pop()
+        run_pipeline(tmp_path, sb, target, state=state, name="second")
+        rows = dict(_psql(host, port, user, "select id, coalesce(_sdc_deleted_at::text, '') "
+                                            "from tap_close.lead_statuses"))
+        kept = {s["id"] for s in sb.store.ctx.lead_statuses}
+        assert kept and all(rows[i] == "" for i in kept), "statuses still in Close stay live"
+        if hard_delete:
+            assert gone["id"] not in rows and set(rows) == kept
+        else:
+            assert rows[gone["id"]] != "", "the deleted status is flagged"
+            assert set(rows) == kept | {gone["id"]}
