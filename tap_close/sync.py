@@ -132,7 +132,7 @@ class Sync:
             bookmark=bookmark, fields=selected.fields if selected.deselected else None,
             activities_lookback=timedelta(hours=self.config.activities_lookback_hours),
             emit_deletes=self.config.emit_deletes, late_edits=self.config.late_activity_edits,
-            event_feed=self.event_feed,
+            event_feed=self.event_feed, record_fields=frozenset(selected.fields),
         )
         transformer = RecordTransformer(stream.tap_stream_id, selected.schema, selected.deselected)
         units = list(stream.units(ctx))

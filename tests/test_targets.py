@@ -46,6 +46,12 @@ def tap_argv(tmp_path, sb):
     return TAP + ["--config", config, "--catalog", write_json(tmp_path / "selected.json", json.loads(selected))]
 
 
+def _psql(host, port, user, query):
+    out = subprocess.run(["psql", "-h", host, "-p", str(port), "-U", user, "-d", "postgres", "-At", "-F", "\t",
+                          "-c", query], capture_output=True, text=True, check=True).stdout
+    return [tuple(line.split("\t")) for line in out.splitlines()]
+
+
 def run_pipeline(tmp_path, sb, target_argv, state=None, name="run"):
     """tap | target; returns the tap's messages (captured separately) and the target's state."""
     argv = tap_argv(tmp_path, sb)
@@ -151,32 +157,40 @@ def test_target_postgres_upserts(org, tmp_path):
                          fetch)
 
 
-def test_deletions_flag_rows_in_postgres(sandbox_factory, tmp_path):
-    """Deletion records into meltanolabs-target-postgres: with its record metadata on, the
-    row of a record deleted in Close carries `_sdc_deleted_at`, and the live rows are exactly
-    what Close still has. (Without record metadata that target strips `_sdc_deleted_at`.)"""
+@pytest.mark.parametrize("record_metadata", [True, False])
+def test_deletions_keep_the_row_in_postgres(sandbox_factory, tmp_path, record_metadata):
+    """Deletion records into meltanolabs-target-postgres. With its record metadata on, the row
+    of a record deleted in Close carries `_sdc_deleted_at` and the live rows are exactly what
+    Close still has. Either way (without metadata the target strips `_sdc_deleted_at` and
+    upserts the rest), the deleted row keeps its last values from the event's `previous_data`
+    instead of being blanked."""
     sb = sandbox_factory(seed=47, leads=40, activities_per_lead=3, events=100, days=200)
     with postgres_server() as (host, port, user):
         config = write_json(tmp_path / "t.json", {
             "host": host, "port": port, "user": user, "password": "unused-trust-auth", "database": "postgres",
-            "default_target_schema": "tap_close", "load_method": "upsert", "add_record_metadata": True,
+            "default_target_schema": "tap_close", "load_method": "upsert", "add_record_metadata": record_metadata,
             "activate_version": False})
         target = [bin_path("target-postgres", "target-postgres"), "--config", config]
 
         def ids(stream, where):
-            query = f"select id from tap_close.{stream} where {where}"
-            out = subprocess.run(["psql", "-h", host, "-p", str(port), "-U", user, "-d", "postgres", "-At",
-                                  "-c", query], capture_output=True, text=True, check=True).stdout
-            return set(out.split())
+            return {row[0] for row in _psql(host, port, user, f"select id from tap_close.{stream} where {where}")}
 
         state = run_pipeline(tmp_path, sb, target, name="full")
-        assert ids("leads", "_sdc_deleted_at is not null") == set()
         lead = next(l for l in sb.store.records("lead") if l["opportunities"])
         opportunity = next(o for o in sb.store.records("opportunity") if o["lead_id"] != lead["id"])
         before = {stream: ids(stream, "true") for stream in ("leads", "opportunities", "activities")}
+        assert lead["id"] in before["leads"] and opportunity["id"] in before["opportunities"]
         sb.delete_lead(lead["id"])
         sb.delete_child("opportunity", opportunity["id"])
         run_pipeline(tmp_path, sb, target, state=state, name="incremental")
+        # Not blanked: the deleted rows still say what they were.
+        assert _psql(host, port, user, f"select name, status_id from tap_close.leads where id = '{lead['id']}'") \
+            == [(lead["name"], lead["status_id"])]
+        assert _psql(host, port, user, f"select lead_id, status_id from tap_close.opportunities "
+                                       f"where id = '{opportunity['id']}'") \
+            == [(opportunity["lead_id"], opportunity["status_id"])]
+        if not record_metadata:
+            return
         deleted_opportunities = {o["id"] for o in lead["opportunities"]} | {opportunity["id"]}
         assert ids("leads", "_sdc_deleted_at is not null") == {lead["id"]}
         assert ids("opportunities", "_sdc_deleted_at is not null") >= deleted_opportunities
@@ -192,12 +206,6 @@ def test_singer_check_tap_accepts_the_output(org, tmp_path):
                            text=True, cwd=tmp_path)
     assert check.returncode == 0, (check.stdout + check.stderr)[-3000:]
     assert "leads" in check.stdout
-
-
-def _psql(host, port, user, query):
-    out = subprocess.run(["psql", "-h", host, "-p", str(port), "-U", user, "-d", "postgres", "-At", "-F", "\t",
-                          "-c", query], capture_output=True, text=True, check=True).stdout
-    return [tuple(line.split("\t")) for line in out.splitlines()]
 
 
 @pytest.mark.parametrize("hard_delete", [True, False])

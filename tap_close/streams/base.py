@@ -31,6 +31,7 @@ class StreamContext:
     emit_deletes: bool = True        # deletion records from the event log (config `emit_deletes`)
     late_edits: bool = True          # re-read records edited after the lookback (config `late_activity_edits`)
     event_feed: object = None        # the run's shared walk of the event log (streams/event_feed.py)
+    record_fields: frozenset = frozenset()   # the selected fields: what a record may carry
 
 
 @dataclass

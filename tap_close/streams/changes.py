@@ -4,8 +4,12 @@ Close keeps a change log (`GET /event/`, about 30 days). On an incremental run, 
 that declares `event_object_types` replays the events since its bookmark as one unit, placed
 before its reads so that no bookmark passes it:
 
-- a `deleted` event becomes a deletion record: the `id` and `_sdc_deleted_at` only, which
-  targets honouring that convention delete or flag (config `emit_deletes`);
+- a `deleted` event becomes a deletion record, which targets honouring that convention
+  delete or flag (config `emit_deletes`): the object's last state from the event's
+  `previous_data` (the selected fields of it), with `id` and `_sdc_deleted_at`; only `id` and
+  `_sdc_deleted_at` when Close gives no `previous_data` (for non-admin keys it does so only
+  for events under an hour old). A target that ignores `_sdc_deleted_at` and upserts then
+  keeps the row's last values instead of blanking it;
 - for streams with `refetch_edited` (activities, which Close lists by creation time only),
   an `updated` event on a record created before this run's re-read range makes the tap
   fetch that record again (`id__in`, a page of ids per request) and emit it (config
@@ -75,23 +79,33 @@ def _describe(action: str) -> str:
 
 def _replay(stream: Stream, ctx: StreamContext, since: datetime, actions: tuple[str, ...],
             unit: Unit) -> Iterator[list[dict]]:
-    deleted: dict[str, str] = {}
+    deleted: dict[str, dict] = {}
     edited: set[str] = set()
     for event in _events(stream, ctx, since, actions):
         object_id = event.get("object_id")
         if not isinstance(object_id, str):
             continue
         if event.get("action") == "deleted":
-            deleted[object_id] = _event_time(event)
+            deleted[object_id] = deletion_record(ctx, object_id, _event_time(event), event.get("previous_data"))
         elif event.get("action") == "updated":
             edited.add(object_id)
     if edited - deleted.keys():
         yield from _refetch(stream, ctx, sorted(edited - deleted.keys()))
     if deleted:
-        records = [{"id": object_id, DELETED_AT: at} for object_id, at in sorted(deleted.items())]
+        records = [deleted[object_id] for object_id in sorted(deleted)]
         for start in range(0, len(records), DELETIONS_PER_PAGE):
             yield records[start:start + DELETIONS_PER_PAGE]
         LOGGER.info("%s: %d deletion record(s) from the event log", stream.tap_stream_id, len(records))
+
+
+def deletion_record(ctx: StreamContext, object_id: str, deleted_at: str, previous) -> dict:
+    """The deleted object's last known state (its selected fields), then id and deletion time."""
+    record = {}
+    if isinstance(previous, dict):
+        record = {key: value for key, value in previous.items() if key in ctx.record_fields}
+    record["id"] = object_id
+    record[DELETED_AT] = deleted_at
+    return record
 
 
 def _families(stream: Stream) -> tuple[str, ...]:
@@ -106,7 +120,7 @@ def _events(stream: Stream, ctx: StreamContext, since: datetime, actions: tuple[
     else:
         exact = list(stream.event_object_types)
     window = {"date_updated__gte": format_datetime(since), "date_updated__lt": format_datetime(ctx.sync_start),
-              "_limit": EVENT_PAGE, "_fields": EVENT_FIELDS}
+              "_limit": EVENT_PAGE, "_fields": EVENT_FIELDS}   # with previous_data, for deletion records
     for object_type in exact:
         for action in actions:
             for page in cursor_pages(ctx.client, EVENT_PATH, {**window, "object_type": object_type, "action": action}):

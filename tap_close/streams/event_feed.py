@@ -18,7 +18,8 @@ from .paging import cursor_pages
 
 EVENT_PATH = "event"
 EVENT_PAGE = 50
-EVENT_FIELDS = "id,object_type,object_id,action,date_created,date_updated"
+# previous_data: a deleted object's last state, which its deletion record carries (changes.py).
+EVENT_FIELDS = "id,object_type,object_id,action,date_created,date_updated,previous_data"
 KEPT_ACTIONS = ("updated", "deleted")
 
 
@@ -67,4 +68,6 @@ class EventFeed:
                         and object_type.startswith(families):
                     yield {"object_id": event.get("object_id"), "object_type": object_type,
                            "action": event["action"], "date_created": event.get("date_created"),
-                           "_at": required_time(event, "date_updated", "event")}
+                           "_at": required_time(event, "date_updated", "event"),
+                           # kept for deletions only: an update's is just the changed fields
+                           "previous_data": event.get("previous_data") if event["action"] == "deleted" else None}
