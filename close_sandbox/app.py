@@ -122,9 +122,11 @@ class App:
             return self._json(405, {"error": METHOD_ERROR}, group, decision)
         _, handler, args = found
         try:
-            return self._json(200, handler(sb, params, *args), group, decision)
+            body = handler(sb, params, *args)
         except P.ApiError as e:
             return self._json(e.status, e.body, group, decision)
+        # Type drift rewrites only what is served, never the store's records.
+        return self._json(200, sb.faults.drifts.apply(group, segs, body, P.fields(params)), group, decision)
 
     def _authorized(self, header):
         """HTTP Basic with the API key as user name and an EMPTY password."""

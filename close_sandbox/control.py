@@ -9,6 +9,7 @@ outside /api/v1):
                              "fail_every": {"k": 5, "status": 503, "group": null},
                              "fail_burst": {"n": 3, "status": 502}, "deleted_404": {"n": 1},
                              "rate_limit_storm": {"n": 3, "retry_after": 1, "body": "empty"},
+                             "drift": {"kind": "task", "field": "date", "value": {...}, "after": 2},
                              "die_after": n}
   POST /_sandbox/limits     {"group": null, "rate": 20, "burst": 20, "body": "legacy"|"empty",
                              "retry_after_header": true, "max_skip": {"group": g, "n": n},
@@ -62,6 +63,8 @@ def handle(sb, method, path, params, raw):
                 f.deleted_404(**_kw(body["deleted_404"], "n"))
             if "rate_limit_storm" in body:
                 f.rate_limit_storm(**_kw(body["rate_limit_storm"], "n"))
+            if "drift" in body:
+                f.drift(**body["drift"])
             if "die_after" in body:
                 f.die_after(int(body["die_after"]))
             return 200, f.snapshot()

@@ -1,6 +1,10 @@
 """Fault injection (reference sections 4.1, 6.3, 7): latency, 5xx with an
 empty JSON body, a burst of failures, the "Document has been deleted" 404
-during offset paging, 429 storms, and a crash (die_after)."""
+during offset paging, 429 storms, a crash (die_after), and type drift (a
+field changes type in the middle of a run, as when Close converts a custom
+field's type: the real custom activity type field objects carry
+`converting_to_type` [Airbyte expected_records.jsonl]; close-api.md 5.5)."""
+import json
 import threading
 
 # 200 answers that are not Close's envelope, as raw bytes.
@@ -9,6 +13,81 @@ MALFORMED_BODIES = {
     "not_object": b"[1, 2, 3]",
     "no_data": b'{"has_more": false, "items": []}',
 }
+
+
+# Drift kind -> the endpoint group whose list requests count towards `after`.
+DRIFT_KIND_GROUPS = {
+    "lead": "lead", "contact": "contact", "opportunity": "opportunity", "task": "task",
+    "activity": "activity", "user": "user", "custom_field": "custom_field", "pipeline": "pipeline",
+    "lead_status": "status", "opportunity_status": "status",
+    "custom_activity_type": "custom_activity", "event": "event",
+}
+# A lead embeds its contacts, opportunities and (open) tasks (close-api.md 5.2).
+LEAD_NESTED_KINDS = {"contacts": "contact", "opportunities": "opportunity", "tasks": "task"}
+
+
+def served_kind(group, segs):
+    """The kind of the records an /api/v1 response holds, or None (e.g. /me/)."""
+    if group == "status":
+        return segs[1] + "_status" if len(segs) > 1 else None
+    if group == "custom_activity":
+        return "custom_activity_type"
+    return group if group in DRIFT_KIND_GROUPS else None
+
+
+class Drifts:
+    """Type drift: records of a kind served with one field replaced, once a
+    number of list requests of that kind's group have been answered. Served
+    bodies are rebuilt from copies; the store's records are never touched."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._items = []
+
+    def add(self, kind, field, value, after=0):
+        if kind not in DRIFT_KIND_GROUPS:
+            raise ValueError("kind must be one of %s" % ", ".join(sorted(DRIFT_KIND_GROUPS)))
+        if not isinstance(field, str) or not field:
+            raise ValueError("field must be a non-empty string")
+        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+            raise ValueError("after must be an integer >= 0")
+        json.dumps(value)   # any JSON value; anything else fails here, not mid-response
+        with self._lock:
+            self._items.append({"kind": kind, "field": field, "value": value, "remaining": after})
+
+    def snapshot(self):
+        with self._lock:
+            return [dict(d) for d in self._items]
+
+    def apply(self, group, segs, body, wanted=None):
+        """Return `body` (a handler's 200 answer) with the active drifts
+        applied, then count it if it is a list of `group`. `wanted` is the
+        request's _fields set: a field it trims away stays away."""
+        is_list = isinstance(body, dict) and isinstance(body.get("data"), list)
+        with self._lock:
+            active = [dict(d) for d in self._items if d["remaining"] == 0]
+            if is_list:
+                for d in self._items:
+                    if d["remaining"] > 0 and DRIFT_KIND_GROUPS[d["kind"]] == group:
+                        d["remaining"] -= 1
+        kind = served_kind(group, segs)
+        if not active or kind is None:
+            return body
+        if is_list:
+            return dict(body, data=[_drifted(r, kind, active, wanted) for r in body["data"]])
+        return _drifted(body, kind, active, wanted) if isinstance(body, dict) else body
+
+
+def _drifted(rec, kind, active, wanted):
+    out = rec
+    for d in active:
+        if d["kind"] == kind and (wanted is None or d["field"] in wanted or d["field"] in rec):
+            out = dict(out, **{d["field"]: d["value"]})
+    if kind == "lead":
+        for key, child_kind in LEAD_NESTED_KINDS.items():
+            if isinstance(out.get(key), list) and any(d["kind"] == child_kind for d in active):
+                out = dict(out, **{key: [_drifted(c, child_kind, active, None) for c in out[key]]})
+    return out
 
 
 class Faults:
@@ -27,6 +106,7 @@ class Faults:
             self._storms = []
             self._malformed = []
             self._die_remaining = None
+            self.drifts = Drifts()
 
     # -- configuration --------------------------------------------------------
     def latency(self, seconds, group=None):
@@ -67,6 +147,16 @@ class Faults:
             raise ValueError("kind must be one of %s" % ", ".join(MALFORMED_BODIES))
         with self._lock:
             self._malformed.append({"n": int(n), "group": group, "kind": kind})
+
+    def drift(self, kind, field, value, after=0):
+        """Once `after` more list requests of `kind`'s endpoint group have been
+        answered, every `kind` record served carries `field: value` (any JSON
+        value), also inside a lead's nested contacts/opportunities/tasks. Only
+        what the HTTP API serves changes: sb.store.records() stays as it was.
+        kind: one of DRIFT_KIND_GROUPS (lead, contact, opportunity, task,
+        activity, user, custom_field, pipeline, lead_status,
+        opportunity_status, custom_activity_type, event)."""
+        self.drifts.add(kind, field, value, after)
 
     def die_after(self, n):
         """After n more API requests the server stops (listener closed,
@@ -139,4 +229,5 @@ class Faults:
                     "deleted_404": [dict(f) for f in self._deleted],
                     "rate_limit_storm": [dict(f) for f in self._storms],
                     "malformed": [dict(f) for f in self._malformed],
+                    "drift": self.drifts.snapshot(),
                     "die_after": self._die_remaining}

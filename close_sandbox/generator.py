@@ -42,6 +42,40 @@ def _plan(ctx, n_leads, minute_cluster, day_cluster):
     return cluster_of, host_of, hosts, windows
 
 
+def _task_type(ctx, lead_view):
+    """A random task type; opportunity_due only on a lead that has an
+    opportunity, since the task points at one [ABR: object_type opportunity,
+    object_id a real oppo_ of the lead]."""
+    _type = tasks.random_type(ctx)
+    return "lead" if _type == "opportunity_due" and not lead_view["opportunities"] else _type
+
+
+def _complete_with_activity(ctx, out, lead_view, task, created, done_by):
+    """A completed lead task gets the TaskCompleted activity Close logs when
+    it is ticked off, and both point at each other [ABR: task_7kpM... with
+    object_id acti_gdh0..., whose task_id is task_7kpM...]. The activity is
+    created shortly before done_by (the task's date_updated, or the start of
+    a cluster window), by the user who last updated the task."""
+    if task["_type"] != "lead" or not task["is_complete"]:
+        return
+    at = ctx.rand_time(max(created, done_by - 5 * timefmt.MINUTE), max(created, done_by))
+    act = activities.build(ctx, lead_view, "TaskCompleted", at, at, ctx.users_by_id[task["updated_by"]])
+    tasks.link_completion(task, act)
+    out["activities"].append((act, {"date_created": at, "date_updated": at}))
+
+
+def _definitions_2025(custom_fields):
+    """Keys a live 2025 account returns on custom field definitions and the
+    sandbox lacked [singer-io/tap-closeio tests/base.py, "extra_fields" seen
+    against a live account]. Their values are not shown there: false/null
+    are guesses [I]. setdefault: customfields.py may add them itself."""
+    for defs in custom_fields.values():
+        for d in defs:
+            d.setdefault("always_visible", False)
+            d.setdefault("enrichment_enabled", False)
+            d.setdefault("enrichment_options", None)
+
+
 def generate(*, seed, leads, users, activities_per_lead, tasks_per_lead, events, days,
              minute_cluster, day_cluster, now_us):
     rng = random.Random(seed)
@@ -50,6 +84,7 @@ def generate(*, seed, leads, users, activities_per_lead, tasks_per_lead, events,
     records.build_users(ctx, users)
     records.build_statuses(ctx)
     ctx.custom_fields, ctx.custom_activity_types = customfields.generate_definitions(ctx)
+    _definitions_2025(ctx.custom_fields)
     lead_fields = customfields.fields_for(ctx.custom_fields, "lead")
     contact_fields = customfields.fields_for(ctx.custom_fields, "contact")
     opp_fields = customfields.fields_for(ctx.custom_fields, "opportunity")
@@ -100,8 +135,9 @@ def generate(*, seed, leads, users, activities_per_lead, tasks_per_lead, events,
         n_tasks = rng.randint(0, 2 * tasks_per_lead) if tasks_per_lead > 0 else 0
         for _ in range(n_tasks):
             c, u = child_times(0.5)
-            lead_tasks.append(tasks.build(ctx, view, tasks.random_type(ctx), c, u))
+            lead_tasks.append(tasks.build(ctx, view, _task_type(ctx, view), c, u))
             out["tasks"].append((lead_tasks[-1], {"date_created": c, "date_updated": u}))
+            _complete_with_activity(ctx, out, view, lead_tasks[-1], c, u)
             child_max = max(child_max, u)
         lead_parts.append([base, contacts, opps, lead_tasks, custom_values, created, child_max, view])
 
@@ -120,9 +156,11 @@ def generate(*, seed, leads, users, activities_per_lead, tasks_per_lead, events,
             part = lead_parts[hosts[w][k % len(hosts[w])]]
             c = ctx.rand_time(part[5], w[0] - MS)
             u = _window_time(ctx, w)
-            t = tasks.build(ctx, part[7], tasks.random_type(ctx), c, u)
+            t = tasks.build(ctx, part[7], _task_type(ctx, part[7]), c, u)
             part[3].append(t)
             out["tasks"].append((t, {"date_created": c, "date_updated": u}))
+            # completed before the window: no other activity may fall inside it
+            _complete_with_activity(ctx, out, part[7], t, c, w[0] - MS)
 
     for base, contacts, opps, lead_tasks, custom_values, created, child_max, _ in lead_parts:
         # A lead's date_updated moves with its children (reference section 8).

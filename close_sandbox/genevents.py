@@ -39,9 +39,13 @@ def _changed(ctx, kind, rec, prev_updated_us):
     if kind == "activity":
         field = "note" if "note" in rec else ("subject" if "subject" in rec else None)
     if kind == "task":
-        field = "text"
+        # Notification tasks have no `text` [ABR: email_followup, opportunity_due]:
+        # their edit is a completion toggle.
+        field = "text" if "text" in rec else "is_complete"
     prev = {"date_updated": timefmt.fmt(prev_updated_us)}
-    if field:
+    if field == "is_complete":
+        prev[field] = not rec[field]
+    elif field:
         old = rec[field]
         prev[field] = ("(old) " + old) if isinstance(old, str) else (old or 0) + 5 if isinstance(old, int) else None
     return sorted(prev), prev

@@ -1,6 +1,10 @@
 """Builders for organization-level records and leads, contacts and
 opportunities, shaped as in reference section 5 (every record of one kind
-has the same keys, with nulls for absent values)."""
+has the same keys, with nulls for absent values).
+
+[ABR] = Airbyte's recorded real Close records (airbytehq/airbyte
+source-close-com integration_tests/expected_records.jsonl, 2023), the
+source for the key sets and null variants here."""
 import hashlib
 from urllib.parse import quote
 
@@ -41,6 +45,12 @@ def build_users(ctx, n):
 
 
 def build_statuses(ctx):
+    """Lead statuses {id, label} and, per pipeline, opportunity statuses
+    {id, label, type, pipeline_id}: the keys of Airbyte's recorded real
+    /status/ records [ABR]; `organization_id` is added by the endpoint.
+    `pipeline_name` is NOT on real status records: it is kept here only for
+    the builders (activities.py reads it) and must be dropped where statuses
+    are served (me_record below; resources.statuses, not this module's)."""
     rng = ctx.rng
     ctx.lead_statuses = [{"id": ids.make(rng, "stat"), "label": label}
                          for label in ("Potential", "Bad Fit", "Qualified", "Interested", "Customer")]
@@ -48,14 +58,24 @@ def build_statuses(ctx):
                                       ("Won", "won"), ("Lost", "lost")]),
                            ("Renewals", [("Open", "active"), ("Renewed", "won"), ("Churned", "lost")])):
         pid = ids.make(rng, "pipe")
-        sts = [{"id": ids.make(rng, "stat"), "label": label, "type": typ,
-                "pipeline_id": pid, "pipeline_name": name} for label, typ in statuses]
+        sts = [{"id": ids.make(rng, "stat"), "label": label, "type": typ, "pipeline_id": pid,
+                "pipeline_name": name} for label, typ in statuses]
         ctx.opp_statuses += sts
         created = ctx.start_us - 550 * timefmt.DAY
+        # The organization's first pipeline is made by Close at sign-up:
+        # created_by/updated_by null, as on Airbyte's recorded "Sales"
+        # pipeline [ABR]; a pipeline a user added names that user [I].
+        author = None if not ctx.pipelines else ctx.user()["id"]
         ctx.pipelines.append({"id": pid, "name": name, "organization_id": ctx.org_id,
                               "statuses": [{"id": s["id"], "label": s["label"], "type": s["type"]} for s in sts],
+                              "created_by": author, "updated_by": author,
                               "date_created": _naive_micro(ctx, created),
                               "date_updated": _naive_micro(ctx, created + timefmt.DAY)})
+
+
+def served_status(status):
+    """An opportunity status as Close serves it: without the internal pipeline_name [ABR]."""
+    return {k: v for k, v in status.items() if k != "pipeline_name"}
 
 
 def me_record(ctx, user):
@@ -63,7 +83,9 @@ def me_record(ctx, user):
     me = dict(user)
     org = dict(ctx.org)
     org["lead_statuses"] = [dict(s) for s in ctx.lead_statuses]
-    org["opportunity_statuses"] = [dict(s) for s in ctx.opp_statuses]
+    org["opportunity_statuses"] = [served_status(s) for s in ctx.opp_statuses]
+    # Deprecated in favour of `pipelines` since 2019-12-10 [Close changelog 2019/12/10].
+    org["pipelines"] = [dict(p) for p in ctx.pipelines]
     me["organizations"] = [org]
     me["email_accounts"] = [{"_type": "google", "id": "emailacct_" + user["id"][5:],
                              "identities": [{"email": user["email"],
@@ -94,13 +116,17 @@ def build_contact(ctx, lead_id, domain, created, updated, cf_fields=None):
     name = "%s %s" % (first, last)
     user = ctx.user()
     p = phone(rng)
+    # title: a string, null or "" [ABR: "Customer Success Team" null, "Cooper" ""].
+    title = rng.choice(words.TITLES) if rng.random() < 0.95 else ""
     c = {
         "id": ids.make(rng, "cont"), "lead_id": lead_id, "name": name, "display_name": name,
-        "title": rng.choice(words.TITLES),
+        "title": title,
         "emails": [{"type": rng.choice(["office", "home", "direct"]),
                     "email": "%s.%s@%s" % (first.lower(), last.lower(), domain)}] if rng.random() < 0.9 else [],
         "phones": [{"type": rng.choice(["office", "mobile", "direct"]), "phone": p["raw"],
-                    "phone_formatted": p["formatted"], "country": "US"}] if rng.random() < 0.8 else [],
+                    # country null for a number Close cannot place [ABR: +1 600-000-0001]
+                    "phone_formatted": p["formatted"], "country": "US" if rng.random() < 0.95 else None}]
+                  if rng.random() < 0.8 else [],
         "urls": [{"type": "url", "url": "https://%s/team/%s" % (domain, first.lower())}] if rng.random() < 0.3 else [],
         "integration_links": [{"name": "LinkedIn Search",
                                "url": "https://www.linkedin.com/search/results/all/?keywords=" + quote(name)}],
@@ -118,6 +144,12 @@ def money(cents):
     return s + (".%02d" % frac if frac else "")
 
 
+def _expected_close(ctx, created):
+    if ctx.rng.random() < 0.3:
+        return None
+    return timefmt.fmt_date(created + ctx.rng.randint(3, 120) * timefmt.DAY)
+
+
 def build_opportunity(ctx, lead, contacts, created, updated, cf_fields=None):
     rng = ctx.rng
     status = rng.choice(ctx.opp_statuses)
@@ -127,19 +159,33 @@ def build_opportunity(ctx, lead, contacts, created, updated, cf_fields=None):
     period = rng.choice(["one_time", "one_time", "monthly", "annual"])
     suffix = {"one_time": "", "monthly": " monthly", "annual": " annually"}[period]
     closed = timefmt.fmt_date(ctx.rand_time(created, max(created, updated), avoid=False))
+    confidence = {"won": 100, "lost": 0}.get(status["type"], rng.choice([10, 25, 50, 75]))
+    # Derived values as on [ABR] records: value 300000 at 75% one_time ->
+    # expected 225000, annualized 300000; monthly x12 [I: the period factor].
+    annualized = cents * {"one_time": 1, "monthly": 12, "annual": 1}[period]
     o = {
         "id": ids.make(rng, "oppo"), "lead_id": lead["id"], "lead_name": lead["name"],
         "status_id": status["id"], "status_label": status["label"], "status_type": status["type"],
+        "status_display_name": status["label"],                  # equals status_label [ABR]
+        # Not on [ABR] records nor in Airbyte's schema: UNCONFIRMED, kept
+        # because earlier sandbox versions sent them.
         "pipeline_id": status["pipeline_id"], "pipeline_name": status["pipeline_name"],
         "value": cents, "value_currency": "USD", "value_period": period,
         "value_formatted": money(cents) + suffix,
-        "confidence": {"won": 100, "lost": 0}.get(status["type"], rng.choice([10, 25, 50, 75])),
-        "date_won": closed if status["type"] == "won" else None,
+        "confidence": confidence,
+        "expected_value": round(cents * confidence / 100),
+        "annualized_value": annualized,
+        "annualized_expected_value": round(annualized * confidence / 100),
+        # An open opportunity's date_won is its expected close date: all
+        # three active ones on [ABR] carry one; some are left empty [I].
+        "date_won": closed if status["type"] == "won" else (
+            _expected_close(ctx, created) if status["type"] == "active" else None),
         "date_lost": closed if status["type"] == "lost" else None,
         "note": words.sentence(rng) if rng.random() < 0.5 else "",
         "contact_id": contact["id"] if contact else None,
         "contact_name": contact["name"] if contact else None,
         "user_id": user["id"], "user_name": ctx.name_of(user["id"]),
+        "integration_links": [],                                  # [ABR]
         "organization_id": ctx.org_id,
         "created_by": user["id"], "created_by_name": ctx.name_of(user["id"]),
         "updated_by": user["id"], "updated_by_name": ctx.name_of(user["id"]),
@@ -162,7 +208,8 @@ def build_lead_base(ctx, created, updated, lead_id=None, name=None, lead_fields=
     updater = ctx.user() if rng.random() < 0.3 else creator
     return {
         "id": lead_id, "name": name, "display_name": name,
-        "description": words.sentence(rng) if rng.random() < 0.6 else "",
+        # a sentence, "" or null [ABR: "Alex" "", "Bluth Company" null]
+        "description": rng.choices([words.sentence(rng), "", None], [60, 30, 10])[0],
         "url": "https://" + domain if rng.random() < 0.8 else None,
         "status_id": status["id"], "status_label": status["label"],
         "html_url": "https://app.close.com/lead/%s/" % lead_id,

@@ -4,7 +4,7 @@ returns the JSON body, or raises params.ApiError."""
 import threading
 from collections import OrderedDict
 
-from . import activities, eventlog, leadquery, params as P
+from . import activities, eventlog, leadquery, params as P, records, tasks as task_builders, timefmt
 from .customfields import MODEL_NAMES as CF_MODELS, OBJECT_TYPES as CF_TYPES
 
 LEAD_ONLY_ACTIVITY_FILTERS = ("user_id", "user_id__in", "contact_id", "contact_id__in", "_type", "_type__in")
@@ -223,6 +223,9 @@ def tasks_(sb, params, rid=None):
     if order not in TASK_ORDERS:
         P.bad_request("Invalid _order_by: must be one of %s." % ", ".join(sorted(TASK_ORDERS)))
     ranges = P.date_ranges(params, ("date_created", "date_updated"))
+    # `date` filters compare either form of a task's date (a date counts as its day's start);
+    # dateless tasks match no date filter [Close docs: tasks; I: dateless].
+    date_range = P.date_ranges(params, ("date",)).get("date")
     complete = params.get("is_complete")
     if complete is not None:
         if complete.lower() not in ("true", "false", "1", "0"):
@@ -231,14 +234,23 @@ def tasks_(sb, params, rid=None):
     view = params.get("view")
     if view is not None and view not in ("inbox", "future", "archive"):
         P.bad_request("Invalid value for view: %r." % view)
+    if view in ("inbox", "future"):
+        date_range = None     # inbox/future override date__lt/date__gte [Close docs: OAS /task/]
+    today = timefmt.fmt_date(sb.clock.now_us()) if view is not None else None
     lead_id = params.get("lead_id")
     ids_in = set(_csv(params.get("id__in"))) | set(_csv(params.get("id")))
     assigned = params.get("assigned_to")
 
+    def in_date_range(r):
+        key = timefmt.task_date_key(r.get("date"))
+        lo, hi = date_range
+        return key is not None and (lo is None or key[0] >= lo) and (hi is None or key[0] < hi)
+
     def pred(r):
         return ((types is None or r["_type"] in types)
                 and (complete is None or r["is_complete"] == complete)
-                and (view is None or r["view"] == view)
+                and (view is None or task_builders.view_of(r, today) == view)
+                and (date_range is None or in_date_range(r))
                 and (assigned is None or r["assigned_to"] == assigned))
 
     def compute():
@@ -284,7 +296,8 @@ def statuses(sb, params, kind=None, rid=None):
     if kind == "lead":
         items = [dict(s, organization_id=ctx.org_id) for s in ctx.lead_statuses]
     elif kind == "opportunity":
-        items = [dict(s, organization_id=ctx.org_id) for s in ctx.opp_statuses]
+        # Close sends no pipeline_name on a status [ABR]; the generator keeps it for its own use.
+        items = [dict(records.served_status(s), organization_id=ctx.org_id) for s in ctx.opp_statuses]
     else:
         raise P.ApiError(404, P.NOT_FOUND)
     return _static_resource(sb, "status", "Status", params, items, rid)

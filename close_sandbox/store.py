@@ -171,9 +171,8 @@ class Store:
         if "note" in changes and "note_html" in old and "note_html" not in changes:
             new["note_html"] = "<body><p>%s</p></body>" % changes["note"]
         if kind == "task":
-            today = timefmt.fmt_date(now)
-            new["view"] = "archive" if new["is_complete"] else (
-                "future" if new["date"] and new["date"] > today else "inbox")
+            # a timed task due later today is in the inbox, not the future (tasks.view_of)
+            new["view"] = tasks.view_of(new, timefmt.fmt_date(now))
         self._stamp(new, now)
         changed = sorted({k for k in new if new.get(k) != old.get(k)} | {"date_updated"})
         prev = {k: old.get(k) for k in changed}

@@ -84,3 +84,23 @@ def parse(value):
 
 def parse_date_only(value):
     return date.fromisoformat(value)
+
+
+def fmt_task_date(day_us, minute_of_day=None):
+    """A task `date`: date-only ('2015-01-05') or, for a timed task, Close's
+    date-time form without fraction ('2015-01-10T05:00:00+00:00') [Close docs:
+    developer.close.com/api/resources/tasks, both examples]."""
+    if minute_of_day is None:
+        return fmt_date(day_us)
+    return fmt(floor_day(day_us) + minute_of_day * MINUTE)
+
+
+def task_date_key(value):
+    """Sort/filter key of a task `date` in either form: (epoch us, 0 for
+    date-only / 1 for timed). A date-only task counts as the start of its (UTC)
+    day and sorts before a timed task at the same instant [Close docs: tasks,
+    "date-only tasks are ordered before date-time tasks at the given date"].
+    None (a dateless task) has no key: the caller decides where it goes."""
+    if value is None:
+        return None
+    return (parse(value), 0 if len(value) == 10 else 1)

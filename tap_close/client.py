@@ -16,7 +16,7 @@ from urllib3.exceptions import ClosedPoolError, HTTPError as Urllib3Error
 
 from . import __version__
 from .config import Config
-from . import metrics
+from . import metrics, summary
 from .errors import (
     AuthError, Cancelled, BadRequestError, CloseAPIError, NotFoundError, RateLimitedError, ServerError,
     UnexpectedResponseError,
@@ -195,6 +195,7 @@ class CloseClient:
         finally:
             self.pacer.release(group, response.headers if response is not None else None)
         status = response.status
+        summary.count_response(status)
         if status == 429:
             try:
                 body = orjson.loads(content)

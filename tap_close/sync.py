@@ -26,13 +26,21 @@ from .errors import Terminated
 from .output import SingerWriter
 from .state import State
 from .streams import STREAMS, Stream, StreamContext, Unit
+from .streams.base import DELETED_AT
 from .streams.event_feed import EventFeed
+from .summary import RunSummary, attribute
 from .timeutil import format_datetime, now_utc
 from .transform import RecordTransformer
 
 LOGGER = logging.getLogger("tap_close")
 TERMINATED = "terminated by SIGTERM; the last STATE printed is where to resume"
 _active: list["Sync"] = []   # the running sync, for a stop requested by a signal
+
+
+def _reason(exc: BaseException) -> str:
+    """One line for the summary: the error's own message (they never hold the API key)."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
 
 
 def request_stop() -> bool:
@@ -92,6 +100,7 @@ class StreamRun:
     committed: int = 0               # units[:committed] are all written and bookmarked
     version: int | None = None       # FULL_TABLE: this pass's table version (ACTIVATE_VERSION)
     count: int = 0
+    deletions: int = 0
     last_progress: float = field(default_factory=time.monotonic)
 
     @property
@@ -108,7 +117,8 @@ class _Stop(Exception):
 
 
 class Sync:
-    def __init__(self, client, config: Config, state: State, writer: SingerWriter, concurrency: int):
+    def __init__(self, client, config: Config, state: State, writer: SingerWriter, concurrency: int,
+                 summary: RunSummary | None = None):
         self.client, self.config, self.state, self.writer = client, config, state, writer
         self.concurrency = max(1, concurrency)
         self.events: queue.Queue = queue.Queue(maxsize=QUEUE_PAGES)
@@ -118,6 +128,8 @@ class Sync:
         self.stopping = threading.Event()
         self.stop_requested = threading.Event()
         self.sync_start = now_utc()
+        self.summary = summary if summary is not None else RunSummary()
+        self.runs: list[StreamRun] = []
         # One walk of the event log for every stream that replays a family of its object types.
         self.event_feed = EventFeed(client, self.sync_start)
 
@@ -135,7 +147,8 @@ class Sync:
             event_feed=self.event_feed, record_fields=frozenset(selected.fields),
         )
         transformer = RecordTransformer(stream.tap_stream_id, selected.schema, selected.deselected)
-        units = list(stream.units(ctx))
+        with attribute(self.summary, stream.tap_stream_id):   # planning may ask Close
+            units = list(stream.units(ctx))
         run = StreamRun(stream, selected, ctx, transformer, units, launch_order(len(units)))
         if selected.replication_method == "FULL_TABLE":
             run.version = self._table_version(run)
@@ -155,8 +168,9 @@ class Sync:
     def _fetch(self, run: StreamRun, index: int) -> None:
         unit = run.units[index]
         try:
-            for page in unit.pages():
-                self._put(("page", run, index, page, format_datetime(now_utc())))
+            with attribute(self.summary, run.stream_id):
+                for page in unit.pages():
+                    self._put(("page", run, index, page, format_datetime(now_utc())))
             self._put(("done", run, index, None, None))
         except _Stop:
             pass
@@ -178,7 +192,7 @@ class Sync:
     def run(self, selected: list[SelectedStream]) -> dict[str, int]:
         # Planning may ask Close where a stream's records begin: plan the streams together.
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="plan") as planners:
-            runs = list(planners.map(self.plan, stream_order(selected, self.state)))
+            runs = self.runs = list(planners.map(self.plan, stream_order(selected, self.state)))
         for run in runs:
             LOGGER.info("%s: syncing from %s in %d unit(s)", run.stream_id,
                         format_datetime(run.ctx.bookmark) if run.ctx.bookmark
@@ -208,6 +222,7 @@ class Sync:
                         run.done.add(index)
                         self._commit(run)
                     else:
+                        self.summary.failed(run.stream_id, _reason(payload))
                         raise payload
             finally:
                 self.stopping.set()
@@ -245,6 +260,7 @@ class Sync:
                            run.stream.bookmark_properties)
 
     def _start_stream(self, run: StreamRun) -> None:
+        self.summary.started(run.stream_id)
         self._send_schema(run)
         if run.version is not None:
             first, _ = self.state.table_version(run.stream_id)
@@ -275,6 +291,8 @@ class Sync:
             self._send_schema(run)
         self.writer.records(run.stream_id, records, extracted, run.version)
         run.count += len(page)
+        if run.stream.tracks_deletions:
+            run.deletions += sum(1 for record in records if record.get(DELETED_AT) is not None)
         if time.monotonic() - run.last_progress >= PROGRESS_EVERY_SECONDS:
             run.last_progress = time.monotonic()
             LOGGER.info("%s: %d records so far, reading %s", run.stream_id, run.count, run.units[index].label)
@@ -303,6 +321,15 @@ class Sync:
     def _finish(self, run: StreamRun) -> None:
         metrics.record_count(run.stream_id, run.count)
         LOGGER.info("%s: done, %d records", run.stream_id, run.count)
+        entry = self.summary.stream(run.stream_id)
+        entry.records, entry.deletion_records = run.count, run.deletions
+        self.summary.finished(run.stream_id, self.state.to_dict()["bookmarks"].get(run.stream_id))
+
+    def close_summary(self, runs) -> None:
+        for run in runs:
+            entry = self.summary.stream(run.stream_id)
+            entry.records, entry.deletion_records = run.count, run.deletions
+        self.summary.close(self.state.to_dict()["bookmarks"])
 
     def _update_currently_syncing(self, runs) -> None:
         """The first unfinished stream in run order: where a rerun after a crash begins."""
@@ -312,8 +339,11 @@ class Sync:
             self.writer.state(self.state.to_dict())
 
 
-def sync(client, config: Config, selected: list[SelectedStream], state: State, writer: SingerWriter) -> dict:
-    runner = Sync(client, config, state, writer, config.max_concurrency)
+def sync(client, config: Config, selected: list[SelectedStream], state: State, writer: SingerWriter,
+         summary: RunSummary | None = None) -> dict:
+    """Runs the sync; `summary` (filled in, and logged at the end whatever happens) is the
+    caller's to write out as JSON."""
+    runner = Sync(client, config, state, writer, config.max_concurrency, summary)
     _active.append(runner)
     # Records are short-lived, acyclic dicts that reference counting frees at once; with the
     # default thresholds the cyclic collector scans them every 700 allocations for nothing.
@@ -335,3 +365,5 @@ def sync(client, config: Config, selected: list[SelectedStream], state: State, w
             pass  # the reader is gone: nothing more can be delivered
         finally:
             _active.remove(runner)
+            runner.close_summary(runner.runs)
+            runner.summary.log()
