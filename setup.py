@@ -6,7 +6,9 @@ setup(
     description="Singer tap for the Close CRM API (close.com)",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
-    license="MIT",
+    # An SPDX expression (PEP 639), which setuptools >= 77 takes in place of the license
+    # classifier it now warns about; pip builds with the newest setuptools.
+    license_expression="MIT",
     python_requires=">=3.11",
     packages=["tap_close", "tap_close.streams"],
     package_data={"tap_close": ["schemas/*.json"]},
@@ -24,11 +26,18 @@ setup(
         "orjson>=3.9,<4",
     ],
     extras_require={
-        "dev": ["pytest>=8", "jsonschema==2.6.0"],
+        "dev": [
+            "pytest>=8",
+            "jsonschema==2.6.0",
+            # PostgreSQL 16 as a wheel, for the target-postgres test (tests/postgres.py): no
+            # system package, no root. Its wheels exist for CPython 3.11/3.12 on x86-64 Linux
+            # and on macOS only, and it has no sdist; elsewhere the test uses a PostgreSQL on PATH.
+            "pgserver==0.1.4; python_version < '3.13' and (sys_platform == 'darwin'"
+            " or (sys_platform == 'linux' and platform_machine == 'x86_64'))",
+        ],
     },
     entry_points={"console_scripts": ["tap-close=tap_close.cli:main"]},
     classifiers=[
         "Programming Language :: Python :: 3.11",
-        "License :: OSI Approved :: MIT License",
     ],
 )

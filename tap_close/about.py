@@ -6,6 +6,7 @@ import json
 
 from . import __version__
 from .config import DEFAULT_BASE_URL, DEFAULT_LOOKBACK_HOURS, DEFAULT_MAX_CONCURRENCY, DEFAULT_TIMEOUT
+from .logs import DEFAULT_LEVEL, LEVEL_ENV, LEVELS, REQUEST_METRICS_ENV
 
 SETTINGS = {
     "type": "object",
@@ -34,6 +35,14 @@ SETTINGS = {
         "late_activity_edits": {"type": "boolean", "default": True,
                                 "description": "Fetch again, through the event log, activities edited after "
                                                "the lookback window."},
+        "log_level": {"type": "string", "default": DEFAULT_LEVEL, "enum": list(LEVELS),
+                      "description": f"Lowest level of the lines logged to stderr ({', '.join(LEVELS)}); "
+                                     f"the environment variable {LEVEL_ENV} overrides it."},
+        "request_metrics": {"type": "boolean", "default": False,
+                            "description": "Log a Singer `http_request_duration` METRIC line for every "
+                                           "HTTP request (per-stream `record_count` metrics are always "
+                                           f"logged); the environment variable {REQUEST_METRICS_ENV} "
+                                           "overrides it."},
     },
 }
 CAPABILITIES = ["catalog", "discover", "state", "about"]

@@ -20,7 +20,7 @@ from .client import MAX_SERVER_TRIES, CloseClient
 from .config import load_config, load_json_file
 from .discover import discover
 from .errors import InputError, TapCloseError, Terminated
-from .logs import REDACTOR, setup_logging
+from .logs import REDACTOR, apply_settings, setup_logging
 from .memory import limit_heap_growth
 from .output import SingerWriter
 from .state import State
@@ -61,6 +61,7 @@ def run(args) -> int:
         raise InputError("--config is required (a JSON file with at least api_key and start_date)")
     config = load_config(args.config)
     REDACTOR.add(config.api_key)
+    apply_settings(config.log_level, config.request_metrics)
     # A connection check should answer quickly: one retry, not the sync's patient budget.
     client = CloseClient(config, max_server_tries=2 if args.test else MAX_SERVER_TRIES)
     if args.test:
@@ -113,8 +114,8 @@ def main(argv=None) -> int:
         LOGGER.critical("interrupted")
         return 130
     except BrokenPipeError:
-        # The target went away; nothing more can be delivered.
-        sys.stderr.write("CRITICAL the output pipe was closed by the reader\n")
+        # The target went away; nothing more can be delivered (stderr still works).
+        LOGGER.critical("the output pipe was closed by the reader")
         return 1
     except Exception as exc:  # last resort: one line, no traceback, key redacted by the filter
         LOGGER.critical("unexpected %s: %s (set TAP_CLOSE_LOG_LEVEL=DEBUG for details)",

@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 
 from . import __version__
 from .errors import ConfigError
+from .logs import DEFAULT_LEVEL, LEVELS
 from .timeutil import now_utc, parse_start_date
 
 DEFAULT_BASE_URL = "https://api.close.com/api/v1"
@@ -31,6 +32,9 @@ class Config:
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     emit_deletes: bool = True
     late_activity_edits: bool = True
+    log_level: str = DEFAULT_LEVEL
+    # Off by default: one METRIC line per request would make a long run's log mostly metrics.
+    request_metrics: bool = False
 
     def __repr__(self) -> str:  # never show the key, even in a debugger or a log
         return f"Config(start_date={self.start_date.isoformat()}, base_url={self.base_url!r})"
@@ -82,6 +86,14 @@ def _boolean(raw, key: str, default: bool) -> bool:
     raise ConfigError(f"config key '{key}' must be true or false, got {raw!r}")
 
 
+def _log_level(raw) -> str:
+    if raw is None or raw == "":
+        return DEFAULT_LEVEL
+    if not isinstance(raw, str) or raw.strip().upper() not in LEVELS:
+        raise ConfigError(f"config key 'log_level' must be one of {', '.join(LEVELS)}, got {raw!r}")
+    return raw.strip().upper()
+
+
 def parse_config(raw) -> Config:
     if not isinstance(raw, dict):
         raise ConfigError("config must be a JSON object")
@@ -121,6 +133,8 @@ def parse_config(raw) -> Config:
         max_concurrency=_whole(raw.get("max_concurrency"), "max_concurrency", DEFAULT_MAX_CONCURRENCY, 1, 32),
         emit_deletes=_boolean(raw.get("emit_deletes"), "emit_deletes", True),
         late_activity_edits=_boolean(raw.get("late_activity_edits"), "late_activity_edits", True),
+        log_level=_log_level(raw.get("log_level")),
+        request_metrics=_boolean(raw.get("request_metrics"), "request_metrics", False),
     )
 
 

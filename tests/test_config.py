@@ -46,6 +46,9 @@ def test_start_date_forms(value, expected):
     ({**BASE, "emit_deletes": "yes please"}, "emit_deletes"),
     ({**BASE, "emit_deletes": 1}, "emit_deletes"),
     ({**BASE, "late_activity_edits": "off"}, "late_activity_edits"),
+    ({**BASE, "log_level": "loud"}, "log_level"),
+    ({**BASE, "log_level": 10}, "log_level"),
+    ({**BASE, "request_metrics": "sometimes"}, "request_metrics"),
 ])
 def test_bad_values_name_the_key(raw, key):
     with pytest.raises(ConfigError) as info:
@@ -69,6 +72,22 @@ def test_max_concurrency_accepts_whole_numbers_and_strings():
 def test_switches_accept_booleans_and_meltano_strings(raw, expected):
     config = parse_config({**BASE, "emit_deletes": raw, "late_activity_edits": raw})
     assert config.emit_deletes is expected and config.late_activity_edits is expected
+
+
+def test_logging_settings_default_to_info_without_request_metrics():
+    config = parse_config(BASE)
+    assert config.log_level == "INFO" and config.request_metrics is False
+
+
+@pytest.mark.parametrize("raw, expected", [("debug", "DEBUG"), (" Warning ", "WARNING"), ("ERROR", "ERROR"),
+                                           ("", "INFO"), (None, "INFO")])
+def test_log_level_accepts_any_case(raw, expected):
+    assert parse_config({**BASE, "log_level": raw}).log_level == expected
+
+
+@pytest.mark.parametrize("raw, expected", [(True, True), ("true", True), ("False", False), ("", False)])
+def test_request_metrics_accepts_booleans_and_meltano_strings(raw, expected):
+    assert parse_config({**BASE, "request_metrics": raw}).request_metrics is expected
 
 
 def test_key_never_in_repr():

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from tap_close.logs import LINE
 from tap_close.streams import STREAMS
 from tap_runner import run_tap
 
@@ -90,6 +91,6 @@ def test_discovery_checks_the_api_key(sandbox, tmp_path):
     assert run.returncode == 1
     assert run.stdout == ""
     lines = [line for line in run.stderr.strip().splitlines() if "METRIC" not in line]
-    assert len(lines) == 1 and lines[0].startswith("CRITICAL") and "api_key" in lines[0]
+    assert len(lines) == 1 and LINE.match(lines[0])["level"] == "CRITICAL" and "api_key" in lines[0]
     assert "wrong-key-123" not in run.stderr
     assert "Traceback" not in run.stderr
