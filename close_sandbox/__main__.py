@@ -38,6 +38,8 @@ def parse_args(argv=None):
     p.add_argument("--storm", type=int, default=None, metavar="N", help="next N requests answer 429")
     p.add_argument("--die-after", type=int, default=None, metavar="N")
     p.add_argument("--quiet", action="store_true", help="no per-request log lines")
+    p.add_argument("--custom-activity-record-type", choices=["CustomActivity", "Custom"],
+                   default="CustomActivity", help="_type value custom activity records carry")
     return p.parse_args(argv)
 
 
@@ -49,7 +51,8 @@ def main(argv=None):
                  day_cluster=a.day_cluster, max_skip=a.max_skip, rate=a.rate, burst=a.burst,
                  latency=a.latency, rate_limit_body=a.rate_limit_body,
                  retry_after_header=not a.no_retry_after, host=a.host, port=a.port,
-                 log=None if a.quiet else sys.stderr)
+                 log=None if a.quiet else sys.stderr,
+                 custom_activity_record_type=a.custom_activity_record_type)
     if a.fail_every:
         sb.faults.fail_every(a.fail_every, status=a.fail_status)
     if a.fail_burst:

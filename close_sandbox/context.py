@@ -22,6 +22,9 @@ class Ctx:
         self.pipelines = []
         self.custom_fields = {}
         self.custom_activity_types = []
+        # `_type` that custom activity RECORDS carry ("CustomActivity" or "Custom"): Close
+        # filters them with `Custom`; the record value is UNCONFIRMED (see activities.py).
+        self.custom_activity_record_type = "CustomActivity"
 
     # -- time helpers -------------------------------------------------------
     def _snap(self, us):

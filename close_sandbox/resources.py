@@ -157,7 +157,7 @@ def activities_(sb, params, endpoint=None, rid=None):
     want_type = activities.ENDPOINT_TYPES[endpoint] if endpoint else None
     if rid:
         rec = coll.get(rid)
-        if rec is None or rec["_type"] != want_type:
+        if rec is None or not activities.matches_type(rec, want_type):
             P.not_found(want_type)
         return P.trim(rec, P.fields(params))
     lead_id = params.get("lead_id")
@@ -182,13 +182,14 @@ def activities_(sb, params, endpoint=None, rid=None):
     def pred(r):
         if wanted_ids and r["id"] not in wanted_ids:
             return False
-        if want_type and r["_type"] != want_type:
+        if want_type and not activities.matches_type(r, want_type):
             return False
-        if types and r["_type"] not in types and not (r["_type"] == "Custom" and r.get("custom_activity_type_id") in types):
+        if types and not any(activities.matches_type(r, t) for t in types) \
+                and not (activities.is_custom(r) and r.get("custom_activity_type_id") in types):
             return False
         if users_ and r["user_id"] not in users_:
             return False
-        if contacts_ and r["contact_id"] not in contacts_:
+        if contacts_ and r.get("contact_id") not in contacts_:     # TaskCompleted has no contact_id
             return False
         if catypes and r.get("custom_activity_type_id") not in catypes:
             return False

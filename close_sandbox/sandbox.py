@@ -4,7 +4,7 @@ stats to tests."""
 import threading
 import time
 
-from . import timefmt
+from . import activities, timefmt
 from .app import App
 from .clock import Clock
 from .faults import Faults
@@ -20,7 +20,8 @@ class Sandbox:
     def __init__(self, api_key="test-key", seed=1, leads=100, users=8, activities_per_lead=5,
                  tasks_per_lead=2, events=300, days=365, minute_cluster=0, day_cluster=0,
                  max_skip=250000, rate=None, burst=None, latency=0.0, rate_limit_body="legacy",
-                 now=None, retry_after_header=True, host="127.0.0.1", port=0, log=None):
+                 now=None, retry_after_header=True, host="127.0.0.1", port=0, log=None,
+                 custom_activity_record_type="CustomActivity"):
         if rate_limit_body not in ("legacy", "empty"):
             raise ValueError("rate_limit_body must be 'legacy' or 'empty'")
         self.api_key = api_key
@@ -31,6 +32,8 @@ class Sandbox:
                         tasks_per_lead=tasks_per_lead, events=events, days=days,
                         minute_cluster=minute_cluster, day_cluster=day_cluster,
                         now_us=self.clock.now_us())
+        # `_type` of custom activity records: "CustomActivity" or "Custom" (activities.py).
+        activities.use_custom_record_type(data, custom_activity_record_type)
         self.store = Store(data, self.clock, seed)
         self.limits = RateLimits(rate, burst, rate_limit_body, retry_after_header)
         self.faults = Faults(latency)

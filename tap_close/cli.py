@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 
@@ -25,6 +26,7 @@ from .memory import limit_heap_growth
 from .output import SingerWriter
 from .state import State
 from .streams import STREAMS
+from .summary import RunSummary
 from .sync import TERMINATED, request_stop, sync
 
 LOGGER = logging.getLogger("tap_close")
@@ -46,6 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-d", "--discover", action="store_true", help="print the catalog to stdout and exit")
     parser.add_argument("--test", action="store_true",
                         help="check the API key and the connection to Close, then exit (0 = OK)")
+    parser.add_argument("--summary-json", metavar="FILE",
+                        help="after a sync, also write the run summary (per stream: status, records, deletion "
+                             "records, requests, 429s, seconds, bookmark, reason) to FILE as JSON, even when "
+                             "the run fails")
     parser.add_argument("--about", action="store_true", help="describe the tap and its settings, then exit")
     parser.add_argument("--format", choices=("text", "json", "markdown"), default="text",
                         help="output format of --about (default text)")
@@ -86,8 +92,25 @@ def run(args) -> int:
     if not selected:
         LOGGER.warning("the catalog selects no stream; nothing to sync")
     writer = SingerWriter()
-    sync(client, config, selected, state, writer)
+    summary = RunSummary()
+    try:
+        sync(client, config, selected, state, writer, summary)
+    finally:
+        if args.summary_json:
+            write_summary(args.summary_json, summary)
     return 0
+
+
+def write_summary(path: str, summary: RunSummary) -> None:
+    """Written whole or not at all (a temporary file renamed), so an alert never reads half."""
+    temporary = f"{path}.tmp"
+    try:
+        with open(temporary, "w", encoding="utf-8") as handle:
+            json.dump(summary.to_json(), handle, indent=2)
+            handle.write("\n")
+        os.replace(temporary, path)
+    except OSError as exc:
+        LOGGER.error("could not write the run summary to %s: %s", path, exc.strerror or exc)
 
 
 def _terminate(signum, frame):

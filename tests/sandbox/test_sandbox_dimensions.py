@@ -49,10 +49,10 @@ def test_statuses_pipelines_and_custom_activity_types(api, ro_sandbox):
 
 def test_custom_activities_list_only_custom_instances(api, ro_sandbox):
     rows = api.all("/activity/custom/")
-    assert rows and all(r["_type"] == "Custom" and r["custom_activity_type_id"].startswith("actitype_")
+    assert rows and all(r["_type"] == "CustomActivity" and r["custom_activity_type_id"].startswith("actitype_")
                         for r in rows)
     assert {r["id"] for r in rows} == {a["id"] for a in ro_sandbox.store.records("activity")
-                                       if a["_type"] == "Custom"}
+                                       if a["_type"] == "CustomActivity"}
     assert api.get("/activity/custom/", custom_activity_type_id=rows[0]["custom_activity_type_id"]).status_code == 400
 
 
@@ -62,7 +62,7 @@ def test_activities_by_id_in_org_wide(api, ro_sandbox):
     assert sorted(a["id"] for a in got) == sorted(chosen)
     dates = [a["date_created"] for a in got]
     assert dates == sorted(dates, reverse=True), "still newest first"
-    custom = next(a["id"] for a in ro_sandbox.store.records("activity") if a["_type"] == "Custom")
+    custom = next(a["id"] for a in ro_sandbox.store.records("activity") if a["_type"] == "CustomActivity")
     other = next(a["id"] for a in ro_sandbox.store.records("activity") if a["_type"] == "Note")
     assert [a["id"] for a in api.json("/activity/custom/", id__in=f"{custom},{other}")["data"]] == [custom]
 

@@ -48,7 +48,7 @@ def test_typed_activity_endpoints(api, ro_sandbox):
                             ("sms", "SMS"), ("meeting", "Meeting"), ("created", "Created"),
                             ("status_change/lead", "LeadStatusChange"),
                             ("status_change/opportunity", "OpportunityStatusChange"),
-                            ("task_completed", "TaskCompleted"), ("custom", "Custom")]:
+                            ("task_completed", "TaskCompleted"), ("custom", "CustomActivity")]:
         got = api.all("/activity/%s/" % endpoint)
         assert got and {a["_type"] for a in got} == {_type}, endpoint
         assert [a["id"] for a in got] == [a["id"] for a in recs if a["_type"] == _type]

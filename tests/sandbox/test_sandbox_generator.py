@@ -29,7 +29,7 @@ def test_counts_and_span():
     assert all(lo <= timefmt.parse(l["date_created"]) <= timefmt.to_us(NOW) for l in s.records("lead"))
     assert {a["_type"] for a in s.records("activity")} >= {
         "Note", "Call", "Email", "EmailThread", "SMS", "Meeting", "LeadStatusChange",
-        "OpportunityStatusChange", "TaskCompleted", "Created", "Custom"}
+        "OpportunityStatusChange", "TaskCompleted", "Created", "CustomActivity"}
     assert {t["_type"] for t in s.records("task")} >= {"lead", "email_followup", "missed_call", "opportunity_due"}
     assert {t["is_complete"] for t in s.records("task")} == {True, False}
     leads = {l["id"]: l for l in s.records("lead")}
