@@ -6,15 +6,15 @@ import json
 import pytest
 
 from tap_runner import run_tap
+from validation import log_lines
 
 KEY = "secret-key-XYZ"
 
 
 def assert_one_line_failure(run, *fragments):
     assert run.returncode == 1, run.stderr
-    lines = [line for line in run.stderr.splitlines() if "METRIC" not in line]
-    critical = [line for line in lines if line.startswith("CRITICAL")]
-    assert len(critical) == 1, lines
+    critical = log_lines(run.stderr, "CRITICAL")
+    assert len(critical) == 1, run.stderr.splitlines()
     for fragment in fragments:
         assert fragment in critical[0], critical[0]
     assert "Traceback" not in run.stderr

@@ -5,16 +5,18 @@ import json
 import math
 from datetime import timedelta
 
-import jsonschema
 import pytest
 
-from tap_close.streams.changes import REFETCH_BATCH, RESCAN
+from tap_close.streams.changes import HORIZON_MARGIN, REFETCH_BATCH, RESCAN
 from tap_close.streams.event_feed import EVENT_FIELDS
 from tap_close.timeutil import now_utc, parse_datetime
 from tap_runner import run_tap, tap_config
+from validation import assert_records_valid, log_lines
 
 START = "2025-06-01T00:00:00Z"
 DELETABLE = ("activities", "contacts", "custom_activities", "leads", "opportunities", "tasks")
+# Close keeps about 30 days of events (close-api.md, "Event log", Retention [C: S1 events]).
+CLOSE_EVENT_RETENTION = timedelta(days=30)
 
 
 def config_for(sb, **extra):
@@ -64,7 +66,9 @@ def test_an_activity_edited_ten_days_after_creation_is_emitted_by_the_next_run(o
     got = {r["id"]: r for r in second.records("activities")}
     for i, activity_id in enumerate(edited):
         assert got[activity_id]["note"] == f"edited late {i}"
+    assert untouched, "the org should have old activities left unedited"
     assert not untouched & set(got), "only the edited old activities are fetched again"
+    assert_records_valid(second, streams=["activities"])
     lookback_start = parse_datetime(first.final_state["bookmarks"]["activities"]["date_created"]) - timedelta(hours=24)
     older = {i for i, r in got.items() if parse_datetime(r["date_created"]) < lookback_start}
     assert older == set(edited)
@@ -77,24 +81,33 @@ def test_an_activity_edited_ten_days_after_creation_is_emitted_by_the_next_run(o
 def test_a_late_edit_to_a_custom_activity_reaches_both_activity_streams(org, tmp_path):
     first = run_tap([], tmp_path, config=config_for(org))
     now = now_utc()
-    custom = next(a for a in org.store.records("activity") if a["_type"] == "Custom"
+    # A free-text field: words written into a date or choices field would make the record
+    # invalid (Close would refuse the edit).
+    text_fields = {f"custom.{d['id']}" for d in org.store.custom_fields("activity")
+                   if d["type"] in ("text", "textarea")}
+    custom = next(a for a in org.store.records("activity") if a["_type"] == "CustomActivity"
                   and parse_datetime(a["date_created"]) < now - timedelta(days=5)
-                  and parse_datetime(a["date_created"]) > parse_datetime(START))
-    field = next(k for k, v in custom.items() if k.startswith("custom.cf_") and isinstance(v, str))
+                  and parse_datetime(a["date_created"]) > parse_datetime(START)
+                  and any(k in text_fields and isinstance(v, str) for k, v in a.items()))
+    field = next(k for k, v in custom.items() if k in text_fields and isinstance(v, str))
     org.update_activity(custom["id"], **{field: "changed late"})
     second = run_tap([], tmp_path, config=config_for(org), state=first.final_state)
     assert second.returncode == 0, second.stderr[-2000:]
     for stream in ("activities", "custom_activities"):
         (record,) = [r for r in second.records(stream) if r["id"] == custom["id"]]
         assert record[field] == "changed late", stream
+    assert_records_valid(second, streams=("activities", "custom_activities"))
 
 
 def test_late_edits_can_be_turned_off(org, tmp_path):
     first = run_tap([], tmp_path, config=config_for(org))
     (activity,) = old_activities(org, 10, count=1)
     org.update_activity(activity["id"], note="edited late")
+    # A new activity beside the late edit: the run did read activities, it left out only the edit.
+    fresh = org.add_activity(activity["lead_id"], _type="Note", note="fresh")["id"]
     second = run_tap([], tmp_path, config=config_for(org, late_activity_edits=False), state=first.final_state)
     assert second.returncode == 0
+    assert fresh in second.ids("activities")
     assert activity["id"] not in second.ids("activities")
 
 
@@ -104,6 +117,7 @@ def test_deletions_reach_each_stream_as_deletion_records(org, tmp_path):
     assert first.returncode == 0, first.stderr[-2000:]
     store = org.store
     lead = next(l for l in store.records("lead") if l["opportunities"] and len(l["contacts"]) > 0)
+    lead_name = lead["display_name"]
     cascade = {kind: {r["id"] for r in store.records(kind) if r["lead_id"] == lead["id"]}
                for kind in ("contact", "opportunity", "task", "activity")}
     others = [l["id"] for l in store.records("lead") if l["id"] != lead["id"]]
@@ -111,11 +125,13 @@ def test_deletions_reach_each_stream_as_deletion_records(org, tmp_path):
     for kind in ("contact", "opportunity", "task", "activity"):
         victims[kind] = next(r["id"] for r in store.records(kind) if r["lead_id"] in others)
     victims["custom"] = next(a["id"] for a in store.records("activity")
-                             if a["_type"] == "Custom" and a["lead_id"] in others)
+                             if a["_type"] == "CustomActivity" and a["lead_id"] in others)
+    # The sandbox's clock (ms, as Close) stamps the deletion events: they fall between these two.
+    deleted_from = org.clock.now()
     for kind, rid in victims.items():
         org.delete_child("activity" if kind == "custom" else kind, rid)
     org.delete_lead(lead["id"])
-    deleted_after = now_utc()
+    deleted_until = org.clock.now()
 
     second = run_tap([], tmp_path, config=config_for(org), state=first.final_state, catalog=catalog)
     assert second.returncode == 0, second.stderr[-2000:]
@@ -127,20 +143,23 @@ def test_deletions_reach_each_stream_as_deletion_records(org, tmp_path):
         "activities": cascade["activity"] | {victims["activity"], victims["custom"]},
         "custom_activities": {victims["custom"]},
     }
-    schemas = second.schemas()
+    # Every record of the run, deletion records included, matches its stream's SCHEMA.
+    assert_records_valid(second, streams=DELETABLE)
     for stream in DELETABLE:
         got = deletion_records(second, stream)
         assert expected[stream] <= set(got), (stream, expected[stream] - set(got))
-        validator = jsonschema.Draft4Validator(schemas[stream]["schema"], format_checker=jsonschema.FormatChecker())
         for record in got.values():
-            assert set(record) == {"id", "_sdc_deleted_at"}
-            assert not list(validator.iter_errors(record))
+            assert {"id", "_sdc_deleted_at"} <= set(record)
         for rid in expected[stream]:
             at = parse_datetime(got[rid]["_sdc_deleted_at"])
-            assert deleted_after - timedelta(minutes=1) < at <= deleted_after, (stream, rid)
+            assert deleted_from <= at <= deleted_until, (stream, rid, at)
+    # A deletion record carries the object's last state (the event's previous_data).
+    assert deletion_records(second, "leads")[lead["id"]].get("display_name") == lead_name
     # Nothing still alive is reported deleted.
     alive = {r["id"] for kind in ("lead", "contact", "opportunity", "task", "activity") for r in store.records(kind)}
-    assert not alive & {rid for stream in DELETABLE for rid in deletion_records(second, stream)}
+    reported = {rid for stream in DELETABLE for rid in deletion_records(second, stream)}
+    assert alive and reported, "both sides of the check hold ids"
+    assert not alive & reported
 
 
 def test_tasks_and_activities_share_one_walk_of_the_event_log(org, tmp_path):
@@ -161,33 +180,44 @@ def test_tasks_and_activities_share_one_walk_of_the_event_log(org, tmp_path):
 
 def test_emit_deletes_off_and_a_deselected_deleted_at_emit_none(org, tmp_path):
     first = run_tap([], tmp_path, config=config_for(org))
-    org.delete_lead(org.store.records("lead")[0]["id"])
-    org.delete_child("task", org.store.records("task")[0]["id"])
+    lead_id = org.store.records("lead")[0]["id"]
+    # A task of another lead: the lead's own tasks go with it.
+    task_id = next(t["id"] for t in org.store.records("task") if t["lead_id"] != lead_id)
+    org.delete_lead(lead_id)
+    org.delete_child("task", task_id)
     off = run_tap([], tmp_path, config=config_for(org, emit_deletes=False), state=first.final_state)
     assert off.returncode == 0
+    # The run saw the deletions (event_log carries their events) yet wrote no deletion record.
+    deleted_events = {e["object_id"] for e in off.records("event_log") if e["action"] == "deleted"}
+    assert {lead_id, task_id} <= deleted_events
+    assert off.records() and all("_sdc_deleted_at" not in r for r in off.records())
     assert not any(deletion_records(off, stream) for stream in DELETABLE)
-    assert all("_sdc_deleted_at" not in r for r in off.records())
     catalog = catalog_with_contacts(org, tmp_path, deselect={("leads", "_sdc_deleted_at")})
     deselected = run_tap([], tmp_path, config=config_for(org), state=first.final_state, catalog=catalog)
     assert deselected.returncode == 0
     assert not deletion_records(deselected, "leads")
     assert deletion_records(deselected, "tasks"), "other streams still get theirs"
     assert "_sdc_deleted_at" not in deselected.schemas()["leads"]["schema"]["properties"]
+    assert "_sdc_deleted_at" in deselected.schemas()["tasks"]["schema"]["properties"]
 
 
 def test_a_bookmark_older_than_the_event_log_says_what_cannot_be_seen(org, tmp_path):
     old = (now_utc() - timedelta(days=45)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     state = {"bookmarks": {"leads": {"date_updated": old}, "activities": {"date_created": old}}}
+    started = now_utc()
     run = run_tap([], tmp_path, config=config_for(org), state=state)
+    finished = now_utc()
     assert run.returncode == 0, run.stderr[-2000:]
-    warnings = [l for l in run.stderr.splitlines() if "older than the 30 days of events" in l]
-    assert any(l.startswith("WARNING") and "leads" in l and "deletions" in l for l in warnings)
+    warnings = [l for l in log_lines(run.stderr, "WARNING") if "older than the 30 days of events" in l]
+    assert any("leads" in l and "deletions" in l for l in warnings)
     assert any("activities" in l and "late edits and deletions" in l for l in warnings)
-    # The replay starts at the horizon, never before it (Close would not have the events).
-    horizon = now_utc() - timedelta(days=30)
+    # The replay starts at the horizon, never before it (Close keeps 30 days of events, and
+    # would not have older ones), nor long after it (the 45-day-old bookmarks ask for all it
+    # has). Bounded by the run's start and end, whatever the run's duration.
     event_starts = [parse_datetime(r["params"]["date_updated__gte"]) for r in org.request_log
                     if r["group"] == "event" and "date_updated__gte" in r["params"]]
-    assert event_starts and min(event_starts) > horizon - timedelta(minutes=1)
+    assert event_starts, "the run should replay the event log"
+    assert started - CLOSE_EVENT_RETENTION <= min(event_starts) <= finished - CLOSE_EVENT_RETENTION + HORIZON_MARGIN
 
 
 def test_an_ignored_id_filter_fails_loudly_instead_of_losing_edits():

@@ -8,6 +8,7 @@ from pathlib import Path
 from tap_close import __version__, sync as sync_module
 from tap_close.config import Config
 from tap_runner import run_in_process, run_tap
+from validation import assert_records_valid
 
 
 def test_help_explains_every_option_and_points_to_the_readme(tmp_path):
@@ -56,6 +57,8 @@ def test_connection_check(sandbox, tmp_path):
 
 def test_progress_lines_and_singer_metrics(sandbox, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(sync_module, "PROGRESS_EVERY_SECONDS", 0)
+    # The per-request timers are off by default where `request_metrics` exists (tap_close/logs.py).
+    monkeypatch.setenv("TAP_CLOSE_REQUEST_METRICS", "true")
     run = run_in_process([], tmp_path, capsys, config={"api_key": sandbox.api_key, "start_date": "2025-01-01",
                                                         "base_url": sandbox.url})
     assert run.returncode == 0
@@ -65,4 +68,5 @@ def test_progress_lines_and_singer_metrics(sandbox, tmp_path, capsys, monkeypatc
     counters = [m for m in metrics if m["metric"] == "record_count"]
     assert timers and all(m["type"] == "timer" and m["tags"]["http_status_code"] == 200 for m in timers)
     final_counts = {m["tags"]["endpoint"]: m["value"] for m in counters}
-    assert final_counts["leads"] == len(run.records("leads"))
+    assert run.records("leads") and final_counts["leads"] == len(run.records("leads"))
+    assert_records_valid(run, streams=["leads"])

@@ -5,11 +5,11 @@ configuration tables (full table every run)."""
 import json
 import math
 
-import jsonschema
 import pytest
 
 from tap_close.timeutil import parse_datetime
 from tap_runner import run_tap, tap_config
+from validation import assert_records_valid, schema_changes
 
 START = "2025-06-01T00:00:00Z"
 DIMENSIONS = ("lead_statuses", "opportunity_statuses", "pipelines", "custom_activity_types")
@@ -43,17 +43,26 @@ def first(org, catalog, tmp_path_factory):
 
 
 def test_records_are_valid_and_custom_fields_typed(org, first):
-    for stream, message in first.schemas().items():
-        validator = jsonschema.Draft4Validator(message["schema"], format_checker=jsonschema.FormatChecker())
-        for record in first.records(stream):
-            assert not list(validator.iter_errors(record)), (stream, record["id"])
-            assert set(record) <= set(message["schema"]["properties"]), stream
+    # Every selected stream has records, and each matches its SCHEMA (custom fields included:
+    # a `date` custom field must hold a real YYYY-MM-DD, a number field a number).
+    assert_records_valid(first, streams=("contacts", "opportunities", "custom_activities", *DIMENSIONS))
+    # ...without the tap having to widen a schema to make them fit (validation.schema_changes).
+    widened = schema_changes(first)
+    assert not widened, f"SCHEMAs widened mid-run (stream: property: (before, after)): {widened}"
     for stream, object_type in (("contacts", "contact"), ("opportunities", "opportunity"),
                                 ("custom_activities", "activity")):
         props = first.schemas()[stream]["schema"]["properties"]
-        for definition in org.store.custom_fields(object_type):
+        definitions = org.store.custom_fields(object_type)
+        assert definitions, f"the sandbox org should have {object_type} custom fields to test"
+        for definition in definitions:
             assert f"custom.{definition['id']}" in props, (stream, definition["id"])
         assert any(k.startswith("custom.cf_") for r in first.records(stream) for k in r), stream
+    # The format checks above had something to check: custom date and date-time values.
+    formats = {props.get("format") for stream in ("contacts", "opportunities", "custom_activities")
+               for record in first.records(stream)
+               for key, props in first.schemas()[stream]["schema"]["properties"].items()
+               if key.startswith("custom.cf_") and record.get(key) is not None}
+    assert {"date", "date-time"} <= formats, formats
 
 
 def test_contacts_are_read_whole_and_emitted_when_changed(org, catalog, first, tmp_path):
@@ -72,6 +81,7 @@ def test_contacts_are_read_whole_and_emitted_when_changed(org, catalog, first, t
     assert changed["id"] in expected
     assert {r["id"] for r in second.records("contacts") if "_sdc_deleted_at" not in r} == expected
     assert next(r for r in second.records("contacts") if r["id"] == changed["id"])["title"] == "Chief Tester"
+    assert_records_valid(second, streams=["contacts"])
     pages = [r for r in org.request_log[before:] if r["group"] == "contact"]
     assert len(pages) == math.ceil(len(contacts) / 100), "one pass over the collection, 100 a page"
 
@@ -90,7 +100,7 @@ def test_opportunities_are_incremental(org, catalog, first, tmp_path):
 
 def test_custom_activities_are_the_custom_instances(org, first):
     expected = {a["id"] for a in org.store.records("activity")
-                if a["_type"] == "Custom" and parse_datetime(a["date_created"]) >= parse_datetime(START)}
+                if a["_type"] == "CustomActivity" and parse_datetime(a["date_created"]) >= parse_datetime(START)}
     assert expected and first.ids("custom_activities") == expected
 
 
@@ -98,10 +108,15 @@ def test_dimensions_are_full_table_every_run(org, catalog, first, tmp_path):
     store = {"lead_statuses": org.store.ctx.lead_statuses, "opportunity_statuses": org.store.ctx.opp_statuses,
              "pipelines": org.store.ctx.pipelines, "custom_activity_types": org.store.ctx.custom_activity_types}
     second = run_tap([], tmp_path, config=config_for(org), catalog=catalog, state=first.final_state)
+    assert second.returncode == 0, second.stderr[-2000:]
+    # The incremental streams of the same run do keep a position (their replication key).
+    assert second.final_state["bookmarks"]["opportunities"].keys() == {"date_updated"}
     for stream in DIMENSIONS:
         ids = {r["id"] for r in store[stream]}
+        assert ids, f"the sandbox org should have {stream} to test"
         assert first.ids(stream) == ids == second.ids(stream), stream
         assert first.schemas()[stream]["bookmark_properties"] == []
-        assert stream not in second.final_state["bookmarks"]
+        # No position to resume from: only the version of the full-table pass (ACTIVATE_VERSION).
+        assert set(second.final_state["bookmarks"][stream]) == {"version", "version_complete"}, stream
     pipeline = first.records("pipelines")[0]
     assert pipeline["date_created"].endswith("Z"), "naive pipeline times are written as UTC"

@@ -235,3 +235,59 @@ def test_full_table_rows_deleted_in_close_leave_postgres(sandbox_factory, tmp_pa
         else:
             assert rows[gone["id"]] != "", "the deleted status is flagged"
             assert set(rows) == kept | {gone["id"]}
+
+
+def test_a_type_changed_mid_run_keeps_jsonl_and_postgres_working(sandbox_factory, tmp_path):
+    """Close changes fields' types while the tap reads (it converts custom field types; custom
+    activity type fields carry `converting_to_type`): an activity's `duration` becomes an object
+    halfway through the activities, and every contact's `title` (nested in leads too) an
+    object. The output must stay valid for the SCHEMAs the tap sent, and both target-jsonl
+    (which validates strictly) and meltanolabs-target-postgres (which cannot alter a column)
+    must load every record."""
+    from validation import assert_records_valid
+    sb = sandbox_factory(seed=61, leads=60, activities_per_lead=4, events=40, days=200)
+    argv = tap_argv(tmp_path, sb)
+    before = len([r for r in sb.request_log if r["group"] == "activity"])
+    subprocess.run(argv, capture_output=True, check=True)
+    activity_requests = len([r for r in sb.request_log if r["group"] == "activity"]) - before
+    assert activity_requests > 4, "enough activity pages for a change halfway"
+    sb.faults.drift("activity", "duration", {"minutes": 12, "billed": True}, after=activity_requests // 2)
+    sb.faults.drift("contact", "title", {"text": "CEO", "since": 2020})
+    out = subprocess.run(argv, capture_output=True, text=True, check=True)
+    messages = [json.loads(line) for line in out.stdout.splitlines()]
+    checked = assert_records_valid(messages, streams=STREAMS)
+    activities = [m["record"] for m in messages if m["type"] == "RECORD" and m["stream"] == "activities"]
+    # Halfway: durations as declared before the change, in the sibling column after it.
+    assert any(isinstance(a.get("duration"), int) for a in activities)
+    moved = [a for a in activities if a.get("duration__object") is not None]
+    assert moved and all(a["duration"] is None for a in moved)
+    assert sum(m["type"] == "SCHEMA" and m["stream"] == "activities" for m in messages) == 2
+    nested = [c for m in messages if m["type"] == "RECORD" and m["stream"] == "leads"
+              for c in m["record"].get("contacts") or []]
+    assert nested and all(c["title"] == {"text": "CEO", "since": 2020} for c in nested), "kept, not dropped"
+    contact_schemas = [m["schema"] for m in messages if m["type"] == "SCHEMA" and m["stream"] == "contacts"]
+    assert "title__object" in contact_schemas[-1]["properties"] and "title__object" not in contact_schemas[0]["properties"]
+
+    config = write_json(tmp_path / "jsonl.json", {"destination_path": str(tmp_path / "out"), "do_timestamp_file": False})
+    jsonl = subprocess.run([bin_path("target-jsonl", "target-jsonl"), "--config", config], input=out.stdout,
+                           capture_output=True, text=True)
+    assert jsonl.returncode == 0, jsonl.stderr[-3000:]
+    for stream in STREAMS:
+        rows = (tmp_path / "out" / f"{stream}.jsonl").read_text().splitlines()
+        assert len(rows) == checked[stream], stream
+
+    with postgres_server() as (host, port, user):
+        config = write_json(tmp_path / "pg.json", {
+            "host": host, "port": port, "user": user, "password": "unused-trust-auth", "database": "postgres",
+            "default_target_schema": "tap_close", "load_method": "upsert", "add_record_metadata": False,
+            "activate_version": False})
+        pg = subprocess.run([bin_path("target-postgres", "target-postgres"), "--config", config], input=out.stdout,
+                            capture_output=True, text=True)
+        assert pg.returncode == 0, pg.stderr[-3000:]
+        counts = dict(_psql(host, port, user, "select count(duration)::text, count(duration__object)::text "
+                                              "from tap_close.activities"))
+        (declared, sibling), = counts.items()
+        assert int(declared) > 0 and int(sibling) == len({a["id"] for a in moved})
+        for stream in ("activities", "leads", "contacts"):
+            ids = {row[0] for row in _psql(host, port, user, f"select id from tap_close.{stream}")}
+            assert ids == {m["record"]["id"] for m in messages if m["type"] == "RECORD" and m["stream"] == stream}
