@@ -11,7 +11,6 @@ FULL_TABLE = ("custom_activity_types", "lead_statuses", "opportunity_statuses", 
 BOOKMARKED = tuple(s for s in STREAMS if s not in FULL_TABLE)
 # What `meltano select tap-close '*.*'` (demo/select_all.py) syncs: every stream.
 ALL_STREAMS = tuple(sorted(STREAMS + ("contacts",)))
-BOOKMARKED_ALL = tuple(s for s in ALL_STREAMS if s not in FULL_TABLE)
 
 
 def since(records, field, bound):
