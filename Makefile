@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: test demo bench clean
+.PHONY: test demo clean
 
 $(STAMP): setup.py
 	$(PYTHON) -m venv $(VENV)
