@@ -9,7 +9,7 @@ Close writes `2013-02-08T06:17:00.583000+00:00`, drops the fraction when it is z
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 UTC = timezone.utc
 _CLOSE_DT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?(\+00:00)?")
@@ -70,9 +70,34 @@ def normalize_datetime(value: str) -> str:
     return format_datetime(parse_datetime(value))
 
 
+def is_date(value: str) -> bool:
+    """`YYYY-MM-DD` naming a day that exists (RFC 3339 full-date)."""
+    if not _DATE.fullmatch(value):
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+_RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)")
+
+
+def is_rfc3339(value: str) -> bool:
+    """An RFC 3339 date-time naming a real instant (as a strict target's format check wants)."""
+    if not _RFC3339.fullmatch(value):
+        return False
+    try:
+        datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
 def normalize_date(value: str) -> str:
-    """Date-only values stay `YYYY-MM-DD`; anything else must parse as a date."""
-    if _DATE.fullmatch(value):
+    """Date-only values stay `YYYY-MM-DD`; anything else (or a day that does not exist) raises."""
+    if is_date(value):
         return value
     raise ValueError(f"not a date: {value!r}")
 

@@ -31,7 +31,7 @@ import logging
 import re
 from typing import Any, Callable
 
-from .timeutil import normalize_date, normalize_datetime
+from .timeutil import is_date, is_rfc3339, normalize_date, normalize_datetime
 
 LOGGER = logging.getLogger("tap_close")
 Converter = Callable[[Any], Any]
@@ -50,11 +50,6 @@ def _types(schema: dict) -> list[str]:
     return [declared] if isinstance(declared, str) else [t for t in declared if t != "null"]
 
 
-def _allows_null(schema: dict) -> bool:
-    declared = schema.get("type")
-    return declared is None or declared == "null" or (isinstance(declared, list) and "null" in declared)
-
-
 def _fits_type(schema: dict, value: Any) -> bool:
     declared = schema.get("type")
     if declared is None:
@@ -64,22 +59,18 @@ def _fits_type(schema: dict, value: Any) -> bool:
     return kind in kinds or (kind == "integer" and "number" in kinds)
 
 
+def _allows_null(schema: dict) -> bool:
+    return _fits_type(schema, None)
+
+
 def _fits_string_rules(schema: dict, value: str) -> bool:
     fmt = schema.get("format")
-    if fmt == "date-time" and not _is_rfc3339(value):
+    if fmt == "date-time" and not is_rfc3339(value):
         return False
-    if fmt == "date" and not _DATE.fullmatch(value):
+    if fmt == "date" and not is_date(value):
         return False
     pattern = schema.get("pattern")
     return pattern is None or re.search(pattern, value) is not None
-
-
-_DATE = re.compile(r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])")
-_RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)")
-
-
-def _is_rfc3339(value: str) -> bool:
-    return _RFC3339.fullmatch(value) is not None
 
 
 class _ColumnMisfit(Exception):
@@ -237,8 +228,6 @@ def _datetime(schema, path, report) -> Converter:
                 return normalize_datetime(value)
             except ValueError:
                 pass
-        elif "format" not in schema and _fits_type(schema, value):
-            return value       # widened already
         return report.mismatch(schema, path, value)
     return convert
 

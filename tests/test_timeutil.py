@@ -1,6 +1,6 @@
 import pytest
 
-from tap_close.timeutil import normalize_date, normalize_datetime, parse_datetime
+from tap_close.timeutil import is_date, is_rfc3339, normalize_date, normalize_datetime, parse_datetime
 
 
 @pytest.mark.parametrize("value, expected", [
@@ -26,3 +26,19 @@ def test_unparseable_raises_value_error():
 
 def test_parse_datetime_naive_is_utc():
     assert parse_datetime("2024-01-01T00:00:00").utcoffset().total_seconds() == 0
+
+
+@pytest.mark.parametrize("value, ok", [("2024-02-29", True), ("2026-02-30", False), ("2026-13-01", False),
+                                       ("2026-1-05", False), ("2026-01-05T00:00:00Z", False)])
+def test_is_date_names_a_real_day(value, ok):
+    assert is_date(value) is ok
+    if not ok:
+        with pytest.raises(ValueError):
+            normalize_date(value)
+
+
+@pytest.mark.parametrize("value, ok", [("2026-01-05T08:00:00Z", True), ("2026-01-05t08:00:00.5+02:00", True),
+                                       ("2026-13-01T00:00:00Z", False), ("2026-01-05T25:00:00Z", False),
+                                       ("2026-01-05 08:00:00Z", False), ("2026-01-05T08:00:00", False)])
+def test_is_rfc3339_names_a_real_instant(value, ok):
+    assert is_rfc3339(value) is ok

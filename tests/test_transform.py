@@ -82,6 +82,7 @@ def test_a_column_misfit_goes_to_a_sibling_column_once_and_every_record_stays_va
     ("open", "text", "open__string"),                          # an open object given a string
     ("value", {"amount": 3}, "value__object"),
     ("date", "2026-11-16T08:00:00+00:00", "date__string"),    # a date-time where a date was
+    ("date", "2026-02-30", "date__string"),                   # a day that does not exist
     ("contacts", "cont_1", "contacts__string"),
 ])
 def test_each_kind_of_column_misfit_gets_its_sibling(field, value, sidecar):
