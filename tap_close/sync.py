@@ -99,6 +99,7 @@ class StreamRun:
     done: set = field(default_factory=set)
     committed: int = 0               # units[:committed] are all written and bookmarked
     version: int | None = None       # FULL_TABLE: this pass's table version (ACTIVATE_VERSION)
+    first_version: bool = False      # no version in the state yet: activate at the start too
     count: int = 0
     deletions: int = 0
     last_progress: float = field(default_factory=time.monotonic)
@@ -151,18 +152,20 @@ class Sync:
             units = list(stream.units(ctx))
         run = StreamRun(stream, selected, ctx, transformer, units, launch_order(len(units)))
         if selected.replication_method == "FULL_TABLE":
-            run.version = self._table_version(run)
+            self._plan_version(run)
         return run
 
-    def _table_version(self, run: StreamRun) -> int:
+    def _plan_version(self, run: StreamRun) -> None:
         """A full-table pass writes its records under a version and activates it when the
         whole table is written, so targets that support ACTIVATE_VERSION drop the rows Close
         no longer has. An interrupted pass is resumed under its own version."""
         version, complete = self.state.table_version(run.stream_id)
+        run.first_version = version is None
         if version is not None and not complete:
-            return version
-        # Milliseconds since the epoch, the Singer convention; never below the last version.
-        return max(int(time.time() * 1000), (version or 0) + 1)
+            run.version = version
+        else:
+            # Milliseconds since the epoch, the Singer convention; never below the last version.
+            run.version = max(int(time.time() * 1000), (version or 0) + 1)
 
     # -- workers ----------------------------------------------------------------------------
     def _fetch(self, run: StreamRun, index: int) -> None:
@@ -263,8 +266,7 @@ class Sync:
         self.summary.started(run.stream_id)
         self._send_schema(run)
         if run.version is not None:
-            first, _ = self.state.table_version(run.stream_id)
-            if first is None:
+            if run.first_version:
                 # A first sync activates its version at once (the Singer convention), so the
                 # table exists in the target even before the pass ends.
                 self.writer.activate_version(run.stream_id, run.version)
@@ -321,11 +323,10 @@ class Sync:
     def _finish(self, run: StreamRun) -> None:
         metrics.record_count(run.stream_id, run.count)
         LOGGER.info("%s: done, %d records", run.stream_id, run.count)
-        entry = self.summary.stream(run.stream_id)
-        entry.records, entry.deletion_records = run.count, run.deletions
         self.summary.finished(run.stream_id, self.state.to_dict()["bookmarks"].get(run.stream_id))
 
     def close_summary(self, runs) -> None:
+        """Counts for every stream, finished or not, as the run ends."""
         for run in runs:
             entry = self.summary.stream(run.stream_id)
             entry.records, entry.deletion_records = run.count, run.deletions

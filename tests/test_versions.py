@@ -80,6 +80,6 @@ def test_a_bad_version_in_the_state_starts_a_new_one_with_a_warning(org, tmp_pat
     state = {"bookmarks": {"lead_statuses": {"version": "soon", "version_complete": False}}}
     run = run_tap([], tmp_path, config=tap_config(org, START), state=state)
     assert run.returncode == 0, run.stderr[-2000:]
-    assert "version of lead_statuses is not a positive integer" in run.stderr
+    assert run.stderr.count("version of lead_statuses is not a positive integer") == 1, "warned once"
     first, last = versions(run, "lead_statuses")
     assert first == last and isinstance(first, int)
