@@ -52,6 +52,13 @@ def _psql(host, port, user, query):
     return [tuple(line.split("\t")) for line in out.splitlines()]
 
 
+def _postgres_config(path, host, port, user, **settings):
+    """meltanolabs-target-postgres on the suite's server, upserting into schema tap_close."""
+    return write_json(path, {"host": host, "port": port, "user": user, "password": "unused-trust-auth",
+                             "database": "postgres", "default_target_schema": "tap_close", "load_method": "upsert",
+                             **settings})
+
+
 def run_pipeline(tmp_path, sb, target_argv, state=None, name="run"):
     """tap | target; returns the tap's messages (captured separately) and the target's state."""
     argv = tap_argv(tmp_path, sb)
@@ -142,16 +149,11 @@ def test_target_duckdb_upserts(org, tmp_path):
 
 def test_target_postgres_upserts(org, tmp_path):
     with postgres_server() as (host, port, user):
-        config = write_json(tmp_path / "t.json", {
-            "host": host, "port": port, "user": user, "password": "unused-trust-auth", "database": "postgres",
-            "default_target_schema": "tap_close", "load_method": "upsert", "add_record_metadata": False,
-            "activate_version": False})
+        config = _postgres_config(tmp_path / "t.json", host, port, user,
+                                  add_record_metadata=False, activate_version=False)
 
         def fetch(stream, columns):
-            query = f'select {", ".join(columns)} from tap_close.{stream}'
-            out = subprocess.run(["psql", "-h", host, "-p", str(port), "-U", user, "-d", "postgres", "-At",
-                                  "-F", "\t", "-c", query], capture_output=True, text=True, check=True).stdout
-            return [tuple(line.split("\t")) for line in out.splitlines()]
+            return _psql(host, port, user, f'select {", ".join(columns)} from tap_close.{stream}')
 
         _upsert_scenario(tmp_path, org, [bin_path("target-postgres", "target-postgres"), "--config", config],
                          fetch)
@@ -166,10 +168,8 @@ def test_deletions_keep_the_row_in_postgres(sandbox_factory, tmp_path, record_me
     instead of being blanked."""
     sb = sandbox_factory(seed=47, leads=40, activities_per_lead=3, events=100, days=200)
     with postgres_server() as (host, port, user):
-        config = write_json(tmp_path / "t.json", {
-            "host": host, "port": port, "user": user, "password": "unused-trust-auth", "database": "postgres",
-            "default_target_schema": "tap_close", "load_method": "upsert", "add_record_metadata": record_metadata,
-            "activate_version": False})
+        config = _postgres_config(tmp_path / "t.json", host, port, user,
+                                  add_record_metadata=record_metadata, activate_version=False)
         target = [bin_path("target-postgres", "target-postgres"), "--config", config]
 
         def ids(stream, where):
@@ -214,10 +214,8 @@ def test_full_table_rows_deleted_in_close_leave_postgres(sandbox_factory, tmp_pa
     it): a lead status deleted in Close disappears (`hard_delete`) or gets `_sdc_deleted_at`."""
     sb = sandbox_factory(seed=59, leads=15, activities_per_lead=2, events=30, days=90)
     with postgres_server() as (host, port, user):
-        config = write_json(tmp_path / "t.json", {
-            "host": host, "port": port, "user": user, "password": "unused-trust-auth", "database": "postgres",
-            "default_target_schema": "tap_close", "load_method": "upsert", "add_record_metadata": True,
-            "activate_version": True, "hard_delete": hard_delete})
+        config = _postgres_config(tmp_path / "t.json", host, port, user,
+                                  add_record_metadata=True, activate_version=True, hard_delete=hard_delete)
         target = [bin_path("target-postgres", "target-postgres"), "--config", config]
         state = run_pipeline(tmp_path, sb, target, name="full")
         statuses = {row[0] for row in _psql(host, port, user, "select id from tap_close.lead_statuses")}
@@ -277,16 +275,13 @@ def test_a_type_changed_mid_run_keeps_jsonl_and_postgres_working(sandbox_factory
         assert len(rows) == checked[stream], stream
 
     with postgres_server() as (host, port, user):
-        config = write_json(tmp_path / "pg.json", {
-            "host": host, "port": port, "user": user, "password": "unused-trust-auth", "database": "postgres",
-            "default_target_schema": "tap_close", "load_method": "upsert", "add_record_metadata": False,
-            "activate_version": False})
+        config = _postgres_config(tmp_path / "pg.json", host, port, user,
+                                  add_record_metadata=False, activate_version=False)
         pg = subprocess.run([bin_path("target-postgres", "target-postgres"), "--config", config], input=out.stdout,
                             capture_output=True, text=True)
         assert pg.returncode == 0, pg.stderr[-3000:]
-        counts = dict(_psql(host, port, user, "select count(duration)::text, count(duration__object)::text "
-                                              "from tap_close.activities"))
-        (declared, sibling), = counts.items()
+        (declared, sibling), = _psql(host, port, user, "select count(duration), count(duration__object) "
+                                                       "from tap_close.activities")
         assert int(declared) > 0 and int(sibling) == len({a["id"] for a in moved})
         for stream in ("activities", "leads", "contacts"):
             ids = {row[0] for row in _psql(host, port, user, f"select id from tap_close.{stream}")}
