@@ -99,16 +99,10 @@ def endpoint_of(_type):
     return next((path for path, t in ENDPOINT_TYPES.items() if t == _type), None)
 
 
-def use_custom_record_type(data, record_type):
-    """Make the generated organization's custom activity records carry `record_type`, and
-    later ones too. Generation runs with the default; relabelling afterwards draws no random
-    numbers, so both values give the same organization (same ids) apart from `_type`."""
+def check_custom_record_type(record_type):
     if record_type not in CUSTOM_RECORD_TYPES:
         raise ValueError("custom_activity_record_type must be one of %s" % ", ".join(CUSTOM_RECORD_TYPES))
-    data["ctx"].custom_activity_record_type = record_type
-    for rec, _times in data["activities"]:
-        if is_custom(rec):
-            rec["_type"] = record_type       # the same dicts the generated events embed
+    return record_type
 
 
 # -- small value helpers ------------------------------------------------------------------------

@@ -77,9 +77,12 @@ def _definitions_2025(custom_fields):
 
 
 def generate(*, seed, leads, users, activities_per_lead, tasks_per_lead, events, days,
-             minute_cluster, day_cluster, now_us):
+             minute_cluster, day_cluster, now_us, custom_activity_record_type="CustomActivity"):
     rng = random.Random(seed)
     ctx = Ctx(rng, now_us, days)
+    # The `_type` custom activity records carry; it draws no random number, so both values
+    # give the same organization (same ids) apart from `_type`.
+    ctx.custom_activity_record_type = activities.check_custom_record_type(custom_activity_record_type)
     records.build_org(ctx)
     records.build_users(ctx, users)
     records.build_statuses(ctx)

@@ -4,7 +4,7 @@ stats to tests."""
 import threading
 import time
 
-from . import activities, timefmt
+from . import timefmt
 from .app import App
 from .clock import Clock
 from .faults import Faults
@@ -31,9 +31,9 @@ class Sandbox:
         data = generate(seed=seed, leads=leads, users=users, activities_per_lead=activities_per_lead,
                         tasks_per_lead=tasks_per_lead, events=events, days=days,
                         minute_cluster=minute_cluster, day_cluster=day_cluster,
-                        now_us=self.clock.now_us())
-        # `_type` of custom activity records: "CustomActivity" or "Custom" (activities.py).
-        activities.use_custom_record_type(data, custom_activity_record_type)
+                        now_us=self.clock.now_us(),
+                        # `_type` of custom activity records: "CustomActivity" or "Custom" (activities.py)
+                        custom_activity_record_type=custom_activity_record_type)
         self.store = Store(data, self.clock, seed)
         self.limits = RateLimits(rate, burst, rate_limit_body, retry_after_header)
         self.faults = Faults(latency)
