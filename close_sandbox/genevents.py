@@ -19,8 +19,11 @@ def object_type_of(kind, rec):
 
 
 def request_path(kind, rec, method):
-    base = {"lead": "lead", "contact": "contact", "opportunity": "opportunity", "task": "task",
-            "activity": "activity/" + rec.get("_type", "note").lower()}[kind]
+    if kind == "activity":   # the typed endpoint's path: activity/custom/, activity/status_change/lead/, ...
+        _type = rec.get("_type", "Note")
+        base = "activity/" + (activities.endpoint_of(_type) or _type.lower())
+    else:
+        base = {"lead": "lead", "contact": "contact", "opportunity": "opportunity", "task": "task"}[kind]
     return "/api/v1/%s/" % base + ("" if method == "POST" else rec["id"] + "/")
 
 

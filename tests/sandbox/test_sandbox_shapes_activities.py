@@ -241,3 +241,18 @@ def test_created_activity_source_and_import_id(ro_sandbox):
     assert created and {c["source"] for c in created} <= {"ui", "api", "import"}
     assert "ui" in {c["source"] for c in created}
     assert all((c["import_id"] is not None) == (c["source"] == "import") for c in created)
+
+
+def test_activity_events_name_the_typed_endpoint_in_their_request_path(ro_sandbox):
+    """An event's meta.request_path is the path of the request that made it: for activities the
+    typed endpoint (`activity/custom/`, `activity/status_change/lead/`), not the `_type` lowered."""
+    paths = {e["meta"]["request_path"] for e in ro_sandbox.store.records("event", include_expired=True)
+             if e["object_type"].startswith("activity.") and e.get("meta")}
+    assert paths, "activity events with a request path to check"
+    endpoints = set()
+    for path in paths:
+        assert path.startswith("/api/v1/activity/") and path.endswith("/"), path
+        segments = path[len("/api/v1/activity/"):-1].split("/")
+        endpoints.add("/".join(s for s in segments if not s.startswith("acti_")))
+    assert endpoints <= set(activities.ENDPOINT_TYPES), sorted(endpoints - set(activities.ENDPOINT_TYPES))
+    assert {"custom", "status_change/lead"} <= endpoints
