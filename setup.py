@@ -36,7 +36,7 @@ setup(
             " or (sys_platform == 'linux' and platform_machine == 'x86_64'))",
         ],
     },
-    entry_points={"console_scripts": ["tap-close=tap_close.cli:main"]},
+    entry_points={"console_scripts": ["tap-close=tap_close.cli:console"]},
     classifiers=[
         "Programming Language :: Python :: 3.11",
     ],

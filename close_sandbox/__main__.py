@@ -35,8 +35,18 @@ def parse_args(argv=None):
     p.add_argument("--fail-status", type=int, default=503)
     p.add_argument("--fail-burst", type=int, default=None, metavar="N")
     p.add_argument("--deleted-404", type=int, default=None, metavar="N")
+    p.add_argument("--offset-shift", type=int, default=None, metavar="N",
+                   help="the next N list requests with _skip>0 really delete the record before the offset")
     p.add_argument("--storm", type=int, default=None, metavar="N", help="next N requests answer 429")
     p.add_argument("--die-after", type=int, default=None, metavar="N")
+    p.add_argument("--search-index-lag", type=float, default=0.0, metavar="S",
+                   help="/data/search/ does not show records updated in the last S seconds")
+    p.add_argument("--search-time-precision", choices=["us", "ms", "s"], default="ms",
+                   help="/data/search/ compares and sorts dates truncated to this unit")
+    p.add_argument("--search-cursor-cap", type=int, default=10000, metavar="N",
+                   help="objects one /data/search/ cursor walk may return")
+    p.add_argument("--search-cursor-ttl", type=float, default=30.0, metavar="S",
+                   help="seconds a /data/search/ cursor stays valid")
     p.add_argument("--quiet", action="store_true", help="no per-request log lines")
     p.add_argument("--custom-activity-record-type", choices=["CustomActivity", "Custom"],
                    default="CustomActivity", help="_type value custom activity records carry")
@@ -52,13 +62,17 @@ def main(argv=None):
                  latency=a.latency, rate_limit_body=a.rate_limit_body,
                  retry_after_header=not a.no_retry_after, host=a.host, port=a.port,
                  log=None if a.quiet else sys.stderr,
-                 custom_activity_record_type=a.custom_activity_record_type)
+                 custom_activity_record_type=a.custom_activity_record_type,
+                 search_index_lag=a.search_index_lag, search_time_precision=a.search_time_precision,
+                 search_cursor_cap=a.search_cursor_cap, search_cursor_ttl=a.search_cursor_ttl)
     if a.fail_every:
         sb.faults.fail_every(a.fail_every, status=a.fail_status)
     if a.fail_burst:
         sb.faults.fail_burst(a.fail_burst, status=a.fail_status)
     if a.deleted_404:
         sb.faults.deleted_404(a.deleted_404)
+    if a.offset_shift:
+        sb.faults.offset_shift(a.offset_shift)
     if a.storm:
         sb.faults.rate_limit_storm(a.storm, body=a.rate_limit_body, retry_after_header=not a.no_retry_after)
     if a.die_after is not None:

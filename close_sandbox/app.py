@@ -10,7 +10,7 @@ import time
 import traceback
 from urllib.parse import parse_qs
 
-from . import control, params as P, ratelimit, resources
+from . import control, params as P, ratelimit, resources, search
 
 PREFIX = "/api/v1"
 AUTH_ERROR = ("The server could not verify that you are authorized to access the URL requested.  "
@@ -18,6 +18,9 @@ AUTH_ERROR = ("The server could not verify that you are authorized to access the
               "doesn't understand how to supply the credentials required.")
 METHOD_ERROR = "The method is not allowed for the requested URL."
 JSON = "application/json"
+# Close's Advanced Filtering API takes a POSTed JSON body (search.py); every other path is read-only.
+SEARCH_SEGS = ["data", "search"]
+_UNPARSED = object()
 
 
 class Response:
@@ -57,6 +60,18 @@ def _stringify(v):
     return "" if v is None else str(v)
 
 
+def _search_payload(method, segs, headers, body):
+    """The parsed JSON body of a search POST (also logged), or _UNPARSED. The Content-Type is not
+    checked: the body is read as JSON whatever it says [I]."""
+    if method != "POST" or segs != SEARCH_SEGS or \
+            (headers.get("x-http-method-override") or "").upper() == "GET":
+        return _UNPARSED
+    try:
+        return json.loads(body or b"")
+    except (ValueError, UnicodeDecodeError):
+        return _UNPARSED
+
+
 class App:
     def __init__(self, sandbox):
         self.sb = sandbox
@@ -74,17 +89,19 @@ class App:
         segs = [s for s in path[len(PREFIX):].split("/") if s]
         norm = "/" + "/".join(segs) + ("/" if segs else "")
         group = group_of(segs)
+        payload = _search_payload(method, segs, headers, body)
         try:
-            resp = self._pipeline(method, segs, group, params, headers, body)
+            resp = self._pipeline(method, segs, group, params, headers, body, payload)
         except Exception:       # a sandbox bug must not look like a network fault
             traceback.print_exc(file=sys.stderr)
             resp = Response(500, {"error": "Internal server error (close-sandbox bug)."}, [("Content-Type", JSON)])
         if not resp.drop:
-            self.sb._record(method, norm, group, params, resp.status, headers.get("User-Agent"))
+            self.sb._record(method, norm, group, params, resp.status, headers.get("User-Agent"),
+                            body=None if payload is _UNPARSED else payload)
             resp.die = self.sb.faults.after_response()
         return resp
 
-    def _pipeline(self, method, segs, group, params, headers, body):
+    def _pipeline(self, method, segs, group, params, headers, body, payload=_UNPARSED):
         sb = self.sb
         delay = sb.faults.delay_for(group)
         if delay:
@@ -115,6 +132,8 @@ class App:
         decision = sb.limits.take(sb.api_key, group)
         if not decision.allowed:
             return self._limited(decision, group)
+        if segs == SEARCH_SEGS:
+            return self._search(method, payload, group, decision)
         found = resources.route(segs)
         if found is None:
             return self._json(404, {"error": P.NOT_FOUND}, group, decision)
@@ -127,6 +146,19 @@ class App:
             return self._json(e.status, e.body, group, decision)
         # Type drift rewrites only what is served, never the store's records.
         return self._json(200, sb.faults.drifts.apply(group, segs, body, P.fields(params)), group, decision)
+
+    def _search(self, method, payload, group, decision):
+        """POST /data/search/ with a JSON body [C: Close docs, advanced-filtering]; any other
+        method (a GET, or a POST overridden to GET) is a 405 like every read-only path's [I]."""
+        if method != "POST":
+            return self._json(405, {"error": METHOD_ERROR}, group, decision)
+        if payload is _UNPARSED:
+            message = "The request body is not valid JSON."
+            return self._json(400, {"error": message, "errors": [message], "field-errors": {}}, group, decision)
+        try:
+            return self._json(200, search.handle(self.sb, payload), group, decision)
+        except P.ApiError as e:
+            return self._json(e.status, e.body, group, decision)
 
     def _authorized(self, header):
         """HTTP Basic with the API key as user name and an EMPTY password."""

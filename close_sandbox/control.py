@@ -8,15 +8,20 @@ outside /api/v1):
   POST /_sandbox/faults     {"clear": true, "latency": s | {"seconds": s, "group": g},
                              "fail_every": {"k": 5, "status": 503, "group": null},
                              "fail_burst": {"n": 3, "status": 502}, "deleted_404": {"n": 1},
+                             "offset_shift": {"n": 1, "group": "user"},
                              "rate_limit_storm": {"n": 3, "retry_after": 1, "body": "empty"},
                              "drift": {"kind": "task", "field": "date", "value": {...}, "after": 2},
                              "die_after": n}
   POST /_sandbox/limits     {"group": null, "rate": 20, "burst": 20, "body": "legacy"|"empty",
                              "retry_after_header": true, "max_skip": {"group": g, "n": n},
-                             "max_limit": {"group": g, "n": n}}
+                             "max_limit": {"group": g, "n": n}, "search_index_lag": s,
+                             "search_time_precision": "us"|"ms"|"s", "search_cursor_cap": n,
+                             "search_cursor_ttl": s}
   POST /_sandbox/clock      {"advance": seconds}  (frozen clocks only)
 """
 import json
+
+from .search import precision_unit
 
 
 def _body(raw):
@@ -31,6 +36,19 @@ def _body(raw):
 def _kw(value, first):
     """Accept either a bare number or a dict of keyword arguments."""
     return value if isinstance(value, dict) else {first: value}
+
+
+def _search_knobs(sb, body):
+    """The /data/search/ knobs (Sandbox attributes of the same names)."""
+    if "search_time_precision" in body:
+        precision_unit(body["search_time_precision"])       # ValueError -> 400
+        sb.search_time_precision = body["search_time_precision"]
+    if "search_index_lag" in body:
+        sb.search_index_lag = float(body["search_index_lag"])
+    if "search_cursor_cap" in body:
+        sb.search_cursor_cap = int(body["search_cursor_cap"])
+    if "search_cursor_ttl" in body:
+        sb.search_cursor_ttl = float(body["search_cursor_ttl"])
 
 
 def handle(sb, method, path, params, raw):
@@ -61,6 +79,8 @@ def handle(sb, method, path, params, raw):
                 f.fail_burst(**_kw(body["fail_burst"], "n"))
             if "deleted_404" in body:
                 f.deleted_404(**_kw(body["deleted_404"], "n"))
+            if "offset_shift" in body:
+                f.offset_shift(**_kw(body["offset_shift"], "n"))
             if "rate_limit_storm" in body:
                 f.rate_limit_storm(**_kw(body["rate_limit_storm"], "n"))
             if "drift" in body:
@@ -79,6 +99,7 @@ def handle(sb, method, path, params, raw):
                 sb.max_skip(body["max_skip"]["group"], int(body["max_skip"]["n"]))
             if "max_limit" in body:
                 sb.max_limit(body["max_limit"]["group"], int(body["max_limit"]["n"]))
+            _search_knobs(sb, body)
             return 200, {"ok": True}
         if name == "clock":
             sb.clock.advance(float(body.get("advance", 0)))

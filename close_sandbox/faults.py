@@ -1,6 +1,7 @@
 """Fault injection (reference sections 4.1, 6.3, 7): latency, 5xx with an
 empty JSON body, a burst of failures, the "Document has been deleted" 404
-during offset paging, 429 storms, a crash (die_after), and type drift (a
+during offset paging, a real deletion that shifts an offset-paged list
+(offset_shift), 429 storms, a crash (die_after), and type drift (a
 field changes type in the middle of a run, as when Close converts a custom
 field's type: the real custom activity type field objects carry
 `converting_to_type` [Airbyte expected_records.jsonl]; close-api.md 5.5)."""
@@ -103,6 +104,7 @@ class Faults:
             self._every = []
             self._bursts = []
             self._deleted = []
+            self._shifts = []
             self._storms = []
             self._malformed = []
             self._die_remaining = None
@@ -125,11 +127,23 @@ class Faults:
         with self._lock:
             self._bursts.append({"n": int(n), "status": int(status), "group": group})
 
-    def deleted_404(self, n=1, group=None):
+    def deleted_404(self, n=1, group=None, any_page=False):
         """The next n offset-paged list requests with _skip>0 answer 404
-        {"error": "Empty query: Document has been deleted."}."""
+        {"error": "Empty query: Document has been deleted."}. With any_page, the first page
+        of a query (_skip=0) too: a record deleted between Close's selection and its fetch
+        can land on any page (the issue tracker's reports: a run died on it at the first
+        request of a leads or opportunities window) [I]."""
         with self._lock:
-            self._deleted.append({"n": int(n), "group": group})
+            self._deleted.append({"n": int(n), "group": group, "any_page": bool(any_page)})
+
+    def offset_shift(self, n=1, group=None):
+        """The next n offset-paged list requests with _skip>0 first really delete (from the
+        store) the record just before the requested offset in the list's current order, then
+        answer: the tail has moved left by one, so a client stepping _skip by the page length
+        never sees one record. Offset pages are not a snapshot (close-api.md 4.1, 9: "inserts/
+        deletes between requests shift later pages, giving duplicates or gaps" [I])."""
+        with self._lock:
+            self._shifts.append({"n": int(n), "group": group})
 
     def rate_limit_storm(self, n, group=None, retry_after=1, body="legacy", retry_after_header=True):
         """The next n matching requests answer 429 whatever the bucket says."""
@@ -201,12 +215,22 @@ class Faults:
             self._malformed = [f for f in self._malformed if f["n"] > 0]
             return hit
 
-    def take_deleted(self, group):
+    def take_deleted(self, group, skip=1):
         with self._lock:
             for f in self._deleted:
-                if f["n"] > 0 and self._match(f, group):
+                if f["n"] > 0 and self._match(f, group) and (skip > 0 or f.get("any_page")):
                     f["n"] -= 1
                     self._deleted = [x for x in self._deleted if x["n"] > 0]
+                    return True
+            return False
+
+    def take_offset_shift(self, group):
+        """True (once per configured request) when this list request must shift its offsets."""
+        with self._lock:
+            for f in self._shifts:
+                if f["n"] > 0 and self._match(f, group):
+                    f["n"] -= 1
+                    self._shifts = [x for x in self._shifts if x["n"] > 0]
                     return True
             return False
 
@@ -227,6 +251,7 @@ class Faults:
                     "fail_every": [dict(f) for f in self._every],
                     "fail_burst": [dict(f) for f in self._bursts],
                     "deleted_404": [dict(f) for f in self._deleted],
+                    "offset_shift": [dict(f) for f in self._shifts],
                     "rate_limit_storm": [dict(f) for f in self._storms],
                     "malformed": [dict(f) for f in self._malformed],
                     "drift": self.drifts.snapshot(),

@@ -48,11 +48,25 @@ def _page_of(sb, group, params, coll, compute, allow_zero=False, with_total=Fals
     store = sb.store
     with store.lock:
         ids_ = sb.query_cache.get_or_compute(_cache_key(coll, group, extra, params), compute)
-        if skip > 0 and sb.faults.take_deleted(group):
+        if sb.faults.take_deleted(group, skip):
             raise P.ApiError(404, "Empty query: Document has been deleted.")
+        if _shift_offset(sb, group, skip, ids_, lambda rid: store.delete_listed(coll.name, rid)):
+            # the deletion bumped the collection's version: the list as it is now
+            ids_ = sb.query_cache.get_or_compute(_cache_key(coll, group, extra, params), compute)
         page = [coll.by_id[i] for i in ids_[skip:skip + limit] if i in coll.by_id]
     wanted = P.fields(params)
     return P.envelope([P.trim(r, wanted) for r in page], skip, len(ids_), with_total)
+
+
+def _shift_offset(sb, group, skip, ids_, delete):
+    """The offset_shift fault (faults.py): before answering a list request with _skip>0, really
+    delete the record just before the offset in the list's current order, so the tail shifts left
+    by one and a client stepping _skip by its page length skips a record. The API key's own user
+    is never deleted (`delete` returns False): the nearest record before it goes instead, which
+    shifts the tail the same way. True when a record was deleted."""
+    if skip <= 0 or not sb.faults.take_offset_shift(group):
+        return False
+    return any(delete(rid) for rid in reversed(ids_[:skip]))
 
 
 def _one(sb, params, coll, rid, model):
@@ -271,7 +285,7 @@ def tasks_(sb, params, rid=None):
 # -- custom fields and configuration objects ----------------------------------
 def custom_fields(sb, params, object_type=None, rid=None):
     if object_type == "custom_object_type" and not rid:
-        return _static_list(sb, "custom_field", params, [])      # exists in Close; no custom objects here
+        return _static_list(sb, "custom_field", params, list)     # exists in Close; no custom objects here
     if object_type not in CF_TYPES:
         raise P.ApiError(404, P.NOT_FOUND)
     defs = sb.store.cf[object_type]
@@ -280,13 +294,19 @@ def custom_fields(sb, params, object_type=None, rid=None):
             if d["id"] == rid:
                 return P.trim(d, P.fields(params))
         P.not_found(CF_MODELS[object_type])
-    return _static_list(sb, "custom_field", params, defs)
+    return _static_list(sb, "custom_field", params, lambda: sb.store.cf[object_type],
+                        lambda item_id: sb.store.delete_listed("custom_field", item_id, object_type))
 
 
-def _static_list(sb, group, params, items):
+def _static_list(sb, group, params, load, delete=None):
+    """A small list served whole from `load()`; `delete(id)` removes one of its items for the
+    offset_shift fault (None: the list cannot shift)."""
     skip, limit = P.paging(params, group, sb.paging)
-    if skip > 0 and sb.faults.take_deleted(group):
+    if sb.faults.take_deleted(group, skip):
         raise P.ApiError(404, "Empty query: Document has been deleted.")
+    with sb.store.lock:
+        _shift_offset(sb, group, skip, [d["id"] for d in load()], delete or (lambda item_id: False))
+        items = list(load())      # a snapshot: a later deletion edits the store's list in place
     wanted = P.fields(params)
     page = [P.trim(d, wanted) for d in items[skip:skip + limit]]
     return P.envelope(page, skip, len(items))
@@ -295,32 +315,33 @@ def _static_list(sb, group, params, items):
 def statuses(sb, params, kind=None, rid=None):
     ctx = sb.store.ctx
     if kind == "lead":
-        items = [dict(s, organization_id=ctx.org_id) for s in ctx.lead_statuses]
+        load = lambda: [dict(s, organization_id=ctx.org_id) for s in ctx.lead_statuses]
     elif kind == "opportunity":
         # Close sends no pipeline_name on a status [ABR]; the generator keeps it for its own use.
-        items = [dict(records.served_status(s), organization_id=ctx.org_id) for s in ctx.opp_statuses]
+        load = lambda: [dict(records.served_status(s), organization_id=ctx.org_id) for s in ctx.opp_statuses]
     else:
         raise P.ApiError(404, P.NOT_FOUND)
-    return _static_resource(sb, "status", "Status", params, items, rid)
+    return _static_resource(sb, "status", "Status", params, load, rid, kind + "_status")
 
 
 def pipelines(sb, params, rid=None):
-    return _static_resource(sb, "pipeline", "Pipeline", params, sb.store.ctx.pipelines, rid)
+    return _static_resource(sb, "pipeline", "Pipeline", params, lambda: sb.store.ctx.pipelines, rid, "pipeline")
 
 
 def custom_activity_types(sb, params, rid=None):
     return _static_resource(sb, "custom_activity", "CustomActivityType", params,
-                            sb.store.ctx.custom_activity_types, rid)
+                            lambda: sb.store.ctx.custom_activity_types, rid, "custom_activity_type")
 
 
-def _static_resource(sb, group, model, params, items, rid):
-    """A small fixed list (statuses, pipelines, custom activity types) or one of its items."""
+def _static_resource(sb, group, model, params, load, rid, kind):
+    """A small fixed list (statuses, pipelines, custom activity types) or one of its items;
+    `kind` names it for Store.delete_listed (the offset_shift fault)."""
     if rid:
-        for item in items:
+        for item in load():
             if item["id"] == rid:
                 return P.trim(item, P.fields(params))
         P.not_found(model)
-    return _static_list(sb, group, params, items)
+    return _static_list(sb, group, params, load, lambda item_id: sb.store.delete_listed(kind, item_id))
 
 
 # -- events ---------------------------------------------------------------------

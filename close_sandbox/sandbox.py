@@ -4,7 +4,7 @@ stats to tests."""
 import threading
 import time
 
-from . import timefmt
+from . import search, timefmt
 from .app import App
 from .clock import Clock
 from .faults import Faults
@@ -14,6 +14,7 @@ from .ratelimit import RateLimits
 from .resources import QueryCache
 from .server import SandboxServer
 from .store import Store
+from .writer import KINDS as WRITER_KINDS, Writer
 
 
 class Sandbox:
@@ -21,13 +22,15 @@ class Sandbox:
                  tasks_per_lead=2, events=300, days=365, minute_cluster=0, day_cluster=0,
                  max_skip=250000, rate=None, burst=None, latency=0.0, rate_limit_body="legacy",
                  now=None, retry_after_header=True, host="127.0.0.1", port=0, log=None,
-                 custom_activity_record_type="CustomActivity"):
+                 custom_activity_record_type="CustomActivity", search_index_lag=0.0,
+                 search_time_precision="ms", search_cursor_cap=10000, search_cursor_ttl=30.0,
+                 clock_offset=0.0):
         if rate_limit_body not in ("legacy", "empty"):
             raise ValueError("rate_limit_body must be 'legacy' or 'empty'")
         self.api_key = api_key
         self.seed = seed
         self.host, self.port = host, port
-        self.clock = Clock(now)
+        self.clock = Clock(now, offset=clock_offset)   # seconds Close's now runs ahead of ours (clock.py)
         data = generate(seed=seed, leads=leads, users=users, activities_per_lead=activities_per_lead,
                         tasks_per_lead=tasks_per_lead, events=events, days=days,
                         minute_cluster=minute_cluster, day_cluster=day_cluster,
@@ -40,6 +43,12 @@ class Sandbox:
         self.faults._on_die = self._die
         self.paging = PagingLimits(max_skip)
         self.query_cache = QueryCache()
+        # POST /data/search/ (search.py); plain attributes, so tests may change them at run time.
+        search.precision_unit(search_time_precision)        # fail here, not at the first search
+        self.search_index_lag = search_index_lag            # seconds the index lags writes
+        self.search_time_precision = search_time_precision  # "us" | "ms" | "s"
+        self.search_cursor_cap = search_cursor_cap          # objects one cursor walk may return
+        self.search_cursor_ttl = search_cursor_ttl          # seconds a cursor stays valid
         self.request_log = []
         self._log = log
         self._stats_lock = threading.Lock()
@@ -89,10 +98,13 @@ class Sandbox:
             self._server.crash()
 
     # -- observability ------------------------------------------------------------
-    def _record(self, method, path, group, params, status, user_agent=None):
+    def _record(self, method, path, group, params, status, user_agent=None, body=None):
         # Never the Authorization header: the log may be printed by a failing test.
-        self.request_log.append({"method": method, "path": path, "group": group, "params": dict(params),
-                                 "status": status, "ts": time.time(), "user_agent": user_agent})
+        entry = {"method": method, "path": path, "group": group, "params": dict(params),
+                 "status": status, "ts": time.time(), "user_agent": user_agent}
+        if body is not None:     # the parsed JSON body of a search (app.py); other entries have none
+            entry["body"] = body
+        self.request_log.append(entry)
         with self._stats_lock:
             s = self._stats
             s["requests"][group] = s["requests"].get(group, 0) + 1
@@ -165,3 +177,10 @@ class Sandbox:
 
     def add_event(self, **fields):
         return self.store.add_event(**fields)
+
+    # -- the concurrent writer (writer.py) ----------------------------------------
+    def writer(self, rate=20.0, kinds=None, seed=0):
+        """A Writer changing this organization at `rate` writes per second once started
+        (`.start()`/`.stop()` or `with`): `kinds` among lead, contact, opportunity, task,
+        activity, user (default all)."""
+        return Writer(self.store, rate=rate, kinds=WRITER_KINDS if kinds is None else kinds, seed=seed)

@@ -1,9 +1,10 @@
 """HTTP plumbing: a ThreadingHTTPServer speaking HTTP/1.1 keep-alive (every
 response has Content-Length), tracking open connections so a simulated
-crash can drop them all at once."""
+crash can drop them all at once. The `Date` header is the sandbox clock's."""
 import socket
 import sys
 import threading
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -41,6 +42,15 @@ class Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
+    def date_time_string(self, timestamp=None):
+        """The `Date` header send_response() adds (once per response): Close's now, not the
+        host's, so a client that takes "now" from the server sees the sandbox clock, its offset
+        or its frozen time. IMF-fixdate at 1-second resolution, as RFC 7231 section 7.1.1.1
+        requires and real servers send ("Sun, 06 Nov 1994 08:49:37 GMT")."""
+        if timestamp is None:
+            timestamp = self.server.clock.timestamp()
+        return formatdate(timestamp, usegmt=True)
+
     def _hard_close(self):
         try:
             self.connection.shutdown(socket.SHUT_RDWR)
@@ -57,8 +67,10 @@ class SandboxServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, addr, app, on_crash=None):
+    def __init__(self, addr, app, on_crash=None, clock=None):
         self.app = app
+        # The sandbox clock (clock.py) dates every response; the app's sandbox owns it.
+        self.clock = clock if clock is not None else app.sb.clock
         self._conns = set()
         self._conns_lock = threading.Lock()
         self._on_crash = on_crash

@@ -5,6 +5,7 @@ mutations and the events they create.
 Close semantics kept here: a child change (activity, task, opportunity,
 contact) moves the lead's date_updated WITHOUT a lead `updated` event;
 deleting a lead emits `deleted` events for the lead and every child."""
+import hashlib
 import json
 import random
 import threading
@@ -392,3 +393,83 @@ class Store:
                 return [self.update_activity(a, note=records.words.sentence(self.ctx.rng))["id"]
                         for a in self._pick(with_note, count)]
             raise ValueError("unknown action %r" % action)
+
+    # -- the offset_shift fault (faults.py, resources._shift_offset) -------------
+    def delete_listed(self, kind, rid, object_type=None):
+        """Really delete one record of an offset-paged list. Leads and their children go through
+        their own mutations (with Close's `deleted` events); users, custom field definitions (of
+        `object_type`), lead/opportunity statuses, pipelines and custom activity types leave their
+        lists without events (Close's event list has none for them [I]). Returns False, deleting
+        nothing, for the API key's own user (/me/ must keep working)."""
+        with self.lock:
+            ctx = self.ctx
+            if kind == "lead":
+                self.delete_lead(rid)
+            elif kind in CHILD_KINDS:
+                self.delete_child(kind, rid)
+            elif kind == "user":
+                if rid == ctx.api_user["id"]:
+                    return False
+                self._begin()
+                self.users.remove(rid)
+                ctx.users_by_id.pop(rid, None)
+                ctx.users[:] = [u for u in ctx.users if u["id"] != rid]
+            else:
+                self.version += 1
+                keep = lambda items: [x for x in items if x["id"] != rid]
+                if kind == "custom_field":
+                    self.cf[object_type] = keep(self.cf[object_type])
+                elif kind == "lead_status":
+                    ctx.lead_statuses[:] = keep(ctx.lead_statuses)
+                elif kind == "opportunity_status":
+                    ctx.opp_statuses[:] = keep(ctx.opp_statuses)
+                    # a pipeline embeds its statuses; dicts are replaced, never edited (collection.py)
+                    ctx.pipelines[:] = [dict(p, statuses=keep(p["statuses"])) for p in ctx.pipelines]
+                elif kind == "pipeline":
+                    ctx.pipelines[:] = keep(ctx.pipelines)
+                elif kind == "custom_activity_type":
+                    ctx.custom_activity_types[:] = keep(ctx.custom_activity_types)
+                else:
+                    raise ValueError("unknown kind %r" % kind)
+            return True
+
+    # -- creations for the concurrent writer (writer.py) ------------------------
+    def add_contact(self, lead_id, **overrides):
+        """A new contact on a lead: a `created` event; the lead's date_updated moves without a
+        lead event, like every child change (module docstring)."""
+        with self.lock:
+            lead = self._lead(lead_id)
+            now = self._begin()
+            # the domain build_lead_base derived from the name (records.py)
+            domain = lead["name"].lower().replace(" ", "").replace(".", "") + ".example.com"
+            rec = records.build_contact(self.ctx, lead_id, domain, now, now)
+            return _copy(self._add_child("contact", rec, now, overrides))
+
+    def add_opportunity(self, lead_id, **overrides):
+        """A new opportunity on a lead (a `created` event, the lead's date_updated moves)."""
+        with self.lock:
+            lead = self._lead(lead_id)
+            now = self._begin()
+            rec = records.build_opportunity(self.ctx, lead, lead.get("contacts") or [], now, now)
+            return _copy(self._add_child("opportunity", rec, now, overrides))
+
+    def add_user(self, **overrides):
+        """A user joining the organization, created now. No event: users have none in Close's
+        event list [I] (as update_user)."""
+        with self.lock:
+            now = self._begin()
+            ctx = self.ctx
+            api_user = ctx.api_user
+            records.build_users(ctx, 1)         # the generated shape; it appends to ctx.users
+            ctx.api_user = api_user             # build_users re-points it at users[0]
+            user = ctx.users[-1]
+            # build_users numbers emails from 0 per call: number this one after every user so far.
+            local, _, domain = user["email"].partition("@")
+            user["email"] = "%s%d@%s" % (local[:-1], len(ctx.users) - 1, domain)
+            user["image"] = "https://secure.gravatar.com/avatar/" + hashlib.md5(user["email"].encode()).hexdigest()
+            user["email_verified_at"] = None    # just invited: not verified yet [I]
+            user.update({k: v for k, v in overrides.items() if k not in ("id", "date_created", "date_updated")})
+            user["date_created"] = user["date_updated"] = timefmt.fmt(now)
+            ctx.users_by_id[user["id"]] = user
+            self.users.put(user, {"date_created": now, "date_updated": now})
+            return _copy(user)

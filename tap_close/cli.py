@@ -2,7 +2,8 @@
 
 Every failure the tap anticipates (bad config, state or catalog, a Close error that outlived
 the retries) ends as one `CRITICAL` line on stderr and exit status 1, never a traceback and
-never the API key.
+never the API key. A Close error in one stream fails that stream only: the others run to
+their end, then one `CRITICAL` line per failed stream, exit status 1.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 
 from . import __version__
 from .about import about
@@ -20,7 +22,7 @@ from .catalog import select_defaults, selected_streams
 from .client import MAX_SERVER_TRIES, CloseClient
 from .config import load_config, load_json_file
 from .discover import discover
-from .errors import InputError, TapCloseError, Terminated
+from .errors import InputError, StreamsFailed, TapCloseError, Terminated
 from .logs import REDACTOR, apply_settings, setup_logging
 from .memory import limit_heap_growth
 from .output import SingerWriter
@@ -115,22 +117,28 @@ def write_summary(path: str, summary: RunSummary) -> None:
 
 def _terminate(signum, frame):
     # Raising here could abort a write halfway through a line (Python runs handlers inside
-    # an interrupted write). A running sync is asked to stop at its next page instead; it
-    # then prints a final true STATE. Anything else stops at once.
-    if not request_stop():
-        raise Terminated(TERMINATED)
+    # an interrupted write). A running sync is asked to stop instead: it stops between two
+    # lines and prints a final true STATE. Anything else stops at once.
+    name = signal.Signals(signum).name
+    if not request_stop(name):
+        raise Terminated(TERMINATED.format(signal=name), name)
 
 
 def main(argv=None) -> int:
     limit_heap_growth()
     setup_logging()
     args = build_parser().parse_args(argv)
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    previous = {signum: signal.signal(signum, _terminate) for signum in (signal.SIGTERM, signal.SIGINT)}
     try:
         return run(args)
     except Terminated as exc:
         LOGGER.critical("%s", exc)
-        return 143
+        return exc.exit_code
+    except StreamsFailed as exc:
+        # The other streams were synced and their STATE printed; one line per failed stream,
+        # with what Close said, for whoever reads the cron log or the orchestrator's alert.
+        for stream, reason in exc.failures.items():
+            LOGGER.critical("%s failed: %s", stream, reason)
     except TapCloseError as exc:
         LOGGER.critical("%s", exc)
     except KeyboardInterrupt:
@@ -145,9 +153,27 @@ def main(argv=None) -> int:
                         exc.__class__.__name__, exc)
         LOGGER.debug("traceback", exc_info=True)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     return 1
 
 
+def console() -> None:
+    """The `tap-close` command. After a stop by signal a worker may still be waiting on a slow
+    answer from Close (up to `request_timeout`); the process does not wait for it: every line
+    is written and flushed, and nothing else is left to do."""
+    code = main()
+    busy = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+    if busy:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        logging.shutdown()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

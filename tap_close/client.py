@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from urllib.parse import urlencode
 
 import backoff
 import orjson
 import requests
-import urllib3
-from urllib3.exceptions import ClosedPoolError, HTTPError as Urllib3Error
+from requests.adapters import HTTPAdapter
 
 from . import __version__
 from .config import Config
@@ -21,7 +21,9 @@ from .errors import (
     AuthError, Cancelled, BadRequestError, CloseAPIError, NotFoundError, RateLimitedError, ServerError,
     UnexpectedResponseError,
 )
+from .close_clock import CloseClock
 from .ratelimit import Pacer, retry_wait
+from .timeutil import now_utc
 
 LOGGER = logging.getLogger("tap_close")
 
@@ -43,6 +45,9 @@ MAX_RATE_LIMIT_TRIES = 30     # 429s are normal under load; each waits as Close 
 # Long `_fields` lists would make a URL too long; Close accepts the same query as a POST
 # with `x-http-method-override: GET` and the parameters in the body.
 MAX_QUERY_LENGTH = 3000
+METHOD_OVERRIDE = {"x-http-method-override": "GET"}
+# Close's Advanced Filtering API: a POSTed JSON query, its own endpoint group.
+SEARCH_PATH = "data/search"
 
 
 class _RateLimited(Exception):
@@ -82,6 +87,10 @@ def _close_message(content: bytes) -> str:
     return ""
 
 
+def _request_name(path: str, params: dict | None, body: dict | None = None) -> str:
+    return f"{'GET' if body is None else 'POST'} {path}"
+
+
 class CloseClient:
     def __init__(self, config: Config, session: requests.Session | None = None, pacer: Pacer | None = None,
                  max_server_tries: int = MAX_SERVER_TRIES):
@@ -94,107 +103,87 @@ class CloseClient:
             "User-Agent": config.user_agent or f"tap-close/{__version__}",
             "Accept": "application/json",
         })
-        self.pacer = pacer or Pacer()
-        # Set when the run stops: requests still retrying in other threads give up at their
-        # next attempt instead of holding the exit for their whole retry budget.
+        # Set when the run stops: requests still retrying or pacing in other threads give up
+        # at once instead of holding the exit for their waits.
         self.cancelled = threading.Event()
-        # requests works out, for every request, the environment (proxies, CA bundle), merged
-        # headers and auth, and builds a PreparedRequest and a Response around urllib3's: over
-        # half the CPU of a page of activities. Close's API needs none of that per request, so
-        # requests' own code does it once here, and each request then goes to the urllib3 pool
-        # that requests' adapter would have used, with the same URL form, headers, TLS settings
-        # and proxy, and the same no-retry policy (retries are ours, below).
-        environment = self.session.merge_environment_settings(self.base_url, {}, True, None, None)
-        self._template = self.session.prepare_request(requests.Request("GET", self.base_url + "/"))
-        self._headers = dict(self._template.headers)   # User-Agent, Accept, Accept-Encoding, Authorization
-        self._post_headers = {**self._headers, "Content-Type": "application/json", "x-http-method-override": "GET"}
-        self._verify, self._cert, self._proxies = environment["verify"], environment["cert"], environment["proxies"]
-        self._adapter = self.session.get_adapter(self.base_url)
-        # Through a plain-HTTP proxy the request line names the whole URL, otherwise its path.
-        target = self._adapter.request_url(self._template, self._proxies)
-        self._prefix = target[:-1] if target.endswith("/") else target
-        self._timeout = urllib3.Timeout(connect=self.timeout, read=self.timeout)
-        self._connection_pool = None
-        self._get_with_retries = self._retrying(self._send)
+        self.pacer = pacer or Pacer(sleep=self._wait)
+        self.clock = CloseClock()     # Close's "now", from its responses' Date headers
+        # Every worker thread keeps its connection: without a pool as large as the concurrency,
+        # requests would close and reopen connections all run long. Retries are ours (below).
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(1, config.max_concurrency), max_retries=0)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
 
     def get(self, path: str, params: dict | None = None) -> dict:
         """GET a Close endpoint and return its JSON object, retrying what is transient."""
-        return self._get_with_retries(path, dict(params or {}))
+        return self._with_retries(path, dict(params or {}))
 
-    def _retrying(self, send):
-        """`send(path, params)` inside the two retry policies: 429s wait as long as Close says,
-        up to MAX_RATE_LIMIT_TRIES; 5xx and connection failures back off exponentially, up to
-        max_server_tries. Built once per client rather than per request."""
-        server_retries = backoff.on_exception(
-            backoff.expo, _Retryable, max_tries=self.max_server_tries, max_time=MAX_SERVER_SECONDS,
-            factor=RETRY_FACTOR, max_value=60, logger=None,
-            on_backoff=lambda d: LOGGER.warning("retrying %s after %s (try %d)", d["args"][0], d["exception"],
-                                                d["tries"]),
-            on_giveup=lambda d: self._give_up_server(d["args"][0], d))
-        rate_limit_retries = backoff.on_exception(
-            backoff.runtime, _RateLimited, value=lambda exc: exc.wait, max_tries=MAX_RATE_LIMIT_TRIES,
-            jitter=None, logger=None, on_giveup=self._give_up_429,
-            on_backoff=lambda d: LOGGER.info("rate limited on %s, waiting %.1fs", d["args"][0], d["wait"]))
-        return rate_limit_retries(server_retries(send))
+    def search(self, body: dict) -> dict:
+        """POST a query to Close's Advanced Filtering API (`/data/search/`), with the same retries."""
+        return self._with_retries(SEARCH_PATH, None, body)
 
-    def _give_up_429(self, details):
-        raise RateLimitedError(STATUS_ERRORS[429][1], 429)
+    def _with_retries(self, path: str, params: dict | None, body: dict | None = None) -> dict:
+        """429s wait as long as Close says, up to MAX_RATE_LIMIT_TRIES; 5xx and connection
+        failures back off exponentially with full jitter (backoff's generators), up to
+        max_server_tries. Every wait ends early when the run stops."""
+        rate_limited, server_tries, started = 0, 0, time.monotonic()
+        server_waits = backoff.expo(factor=RETRY_FACTOR, max_value=60)
+        next(server_waits)   # backoff's generators yield once before the first wait
+        while True:
+            try:
+                return self._send(path, params, body)
+            except _RateLimited as exc:
+                rate_limited += 1
+                if rate_limited >= MAX_RATE_LIMIT_TRIES:
+                    raise RateLimitedError(STATUS_ERRORS[429][1], 429) from None
+                LOGGER.info("rate limited on %s, waiting %.1fs", path, exc.wait)
+                self._wait(exc.wait, path)
+            except _Retryable as exc:
+                server_tries += 1
+                if server_tries >= self.max_server_tries or time.monotonic() - started >= MAX_SERVER_SECONDS:
+                    raise ServerError(f"Close did not answer {_request_name(path, params, body)} successfully "
+                                      f"after {server_tries} tries (last: {exc})", exc.status) from None
+                LOGGER.warning("retrying %s after %s (try %d)", path, exc, server_tries)
+                self._wait(backoff.full_jitter(next(server_waits)), path)
 
-    @staticmethod
-    def _give_up_server(path, details):
-        exc = details["exception"]
-        raise ServerError(f"Close did not answer GET {path} successfully after {details['tries']} tries "
-                          f"(last: {exc})", exc.status)
+    def _wait(self, seconds: float, path: str = "") -> None:
+        """Sleep, unless the run stops meanwhile: then give up at once."""
+        if self.cancelled.wait(seconds):
+            raise Cancelled(f"{path or 'a request'} abandoned: the run is stopping")
 
-    def _pool(self):
-        """The urllib3 pool requests' adapter uses for Close's host, with requests' TLS checks
-        applied: looked up once (the lookup checks the CA bundle on disk every time), again
-        only if the pool is closed under us."""
-        pool = self._connection_pool
-        if pool is None:
-            pool = self._adapter.get_connection_with_tls_context(self._template, self._verify, self._proxies,
-                                                                 self._cert)
-            self._adapter.cert_verify(pool, self._template.url, self._verify, self._cert)
-            self._connection_pool = pool
-        return pool
-
-    def _send(self, path: str, params: dict) -> dict:
+    def _send(self, path: str, params: dict | None, body: dict | None = None) -> dict:
+        """One request: GET with `params`, or POST of the JSON `body` (a search)."""
+        what = _request_name(path, params, body)
         if self.cancelled.is_set():
-            raise Cancelled(f"GET {path} not sent: the run is stopping")
+            raise Cancelled(f"{what} not sent: the run is stopping")
         group = endpoint_group(path)
-        # As requests encodes them: parameters set to None are left out, sequences repeat the key.
-        params = {key: value for key, value in params.items() if value is not None}
-        target = f"{self._prefix}/{path.strip('/')}/"
-        query = urlencode(params, doseq=True)
-        if len(query) > MAX_QUERY_LENGTH:
-            method, body, headers = "POST", json.dumps({"_params": params}, allow_nan=False).encode(), \
-                self._post_headers
-        else:
-            method, body, headers = "GET", None, self._headers
-            if query:
-                target = f"{target}?{query}"
-        pool = self._pool()
+        url = f"{self.base_url}/{path.strip('/')}/"
+        headers = None
+        if body is None:
+            # As requests encodes them: parameters set to None are left out, sequences repeat the key.
+            params = {key: value for key, value in params.items() if value is not None}
+            if len(urlencode(params, doseq=True)) > MAX_QUERY_LENGTH:
+                body, params, headers = {"_params": params}, None, METHOD_OVERRIDE
+        method = "GET" if body is None else "POST"
         self.pacer.acquire(group)
         response = None
-        LOGGER.debug("%s %s/%s/?%s", method, self.base_url, path.strip("/"), query)
+        if LOGGER.isEnabledFor(logging.DEBUG):
+            LOGGER.debug("%s %s", method, f"{url}?{urlencode(params, doseq=True)}" if body is None
+                         else f"{url} {json.dumps(body)}")
         try:
             with metrics.http_request_timer(path) as tags:
-                # The whole body is read (and decompressed) before the connection goes back
-                # to the pool for the next request.
-                response = pool.urlopen(method, target, body=body, headers=headers, redirect=False,
-                                        assert_same_host=False, preload_content=True, decode_content=True,
-                                        retries=False, timeout=self._timeout)
-                content = response.data
-                tags["http_status_code"] = response.status
-                tags["status"] = "succeeded" if response.status < 400 else "failed"
-        except (Urllib3Error, OSError) as exc:
+                response = self.session.request(method, url, params=params, json=body, headers=headers,
+                                                timeout=self.timeout, allow_redirects=False)
+                content = response.content
+                tags["http_status_code"] = response.status_code
+                tags["status"] = "succeeded" if response.status_code < 400 else "failed"
+        except (requests.RequestException, OSError) as exc:
             # Timeouts, refused or broken connections, TLS and proxy failures, truncated bodies.
-            if isinstance(exc, ClosedPoolError):
-                self._connection_pool = None
             raise _Retryable(f"{exc.__class__.__name__} on {path}") from None
         finally:
             self.pacer.release(group, response.headers if response is not None else None)
-        status = response.status
+        status = response.status_code
+        self.clock.observe(response.headers.get("Date"), now_utc())
         summary.count_response(status)
         if status == 429:
             try:
@@ -209,15 +198,15 @@ class CloseClient:
         if status >= 400:
             exc_class, meaning = STATUS_ERRORS.get(status, (CloseAPIError, f"Close answered HTTP {status}"))
             message = _close_message(content)
-            detail = f"{meaning} on GET {path}" + (f": {message}" if message else "")
+            detail = f"{meaning} on {what}" + (f": {message}" if message else "")
             raise exc_class(detail, status)
         try:
             body = orjson.loads(content)
         except orjson.JSONDecodeError:
-            raise UnexpectedResponseError(f"Close answered GET {path} with a body that is not JSON") from None
+            raise UnexpectedResponseError(f"Close answered {what} with a body that is not JSON") from None
         if not isinstance(body, dict):
             raise UnexpectedResponseError(
-                f"Close answered GET {path} with JSON {type(body).__name__}, expected an object")
+                f"Close answered {what} with JSON {type(body).__name__}, expected an object")
         return body
 
     def check_access(self) -> dict:

@@ -49,8 +49,23 @@ class UnexpectedResponseError(CloseAPIError):
 
 
 class Terminated(TapCloseError):
-    """SIGTERM (Meltano's `--timeout`, a scheduler stopping the job)."""
+    """SIGTERM (Meltano's `--timeout`, a scheduler stopping the job) or SIGINT (Ctrl-C)."""
+
+    def __init__(self, message: str, signal_name: str = "SIGTERM"):
+        super().__init__(message)
+        # The shell's convention: 128 + the signal's number.
+        self.exit_code = 130 if signal_name == "SIGINT" else 143
 
 
 class Cancelled(TapCloseError):
-    """A request not sent because the run is stopping (another unit failed, or SIGTERM)."""
+    """A request not sent, or a wait abandoned, because the run is stopping (a failure that
+    stops every stream, or a signal)."""
+
+
+class StreamsFailed(TapCloseError):
+    """Some streams failed (each logged as it happened); every other one was synced and
+    bookmarked. Raised after the final STATE; `failures` maps each stream to its reason."""
+
+    def __init__(self, failures: dict[str, str]):
+        super().__init__(f"{len(failures)} stream(s) failed: {', '.join(failures)}")
+        self.failures = dict(failures)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from .timeutil import format_datetime, parse_datetime
 
@@ -41,9 +41,12 @@ class State:
     def set_currently_syncing(self, stream: str | None) -> None:
         self.value["currently_syncing"] = stream
 
-    def bookmark(self, stream: str, key: str, ceiling: datetime) -> datetime | None:
+    def bookmark(self, stream: str, key: str, ceiling: datetime,
+                 slack: timedelta = timedelta(0)) -> datetime | None:
         """The stream's bookmark; an unusable one is ignored with a warning (the stream is
-        then read from the start date: nothing is lost), a future one is capped."""
+        then read from the start date: nothing is lost), a future one is lowered to `ceiling`
+        (Close's now) in the state as well when it is more than `slack` (the uncertainty of
+        the estimate of Close's now) ahead of it."""
         entry = self.value["bookmarks"].get(stream)
         if entry is None:
             return None
@@ -59,8 +62,12 @@ class State:
             LOGGER.warning("state bookmark %s.%s is not a date-time (%.40r); reading it from the start date",
                            stream, key, raw)
             return None
-        if value > ceiling:
-            LOGGER.warning("state bookmark %s.%s is in the future (%s); using now instead", stream, key, raw)
+        if value > ceiling + slack:
+            # Written on a host whose clock was wrong, or by hand. Kept, it would make every
+            # run read nothing until Close's clock passed it: lowered in the STATE too.
+            LOGGER.warning("state bookmark %s.%s is in the future by Close's clock (%s); healed to Close's now, %s",
+                           stream, key, raw, format_datetime(ceiling))
+            entry[key] = format_datetime(ceiling)
             return ceiling
         return value
 

@@ -59,10 +59,12 @@ class RunSummary:
         entry.seconds = self._elapsed(entry)
 
     def close(self, bookmarks: dict) -> None:
-        """At the end: streams that neither finished nor failed keep their bookmark as it is."""
+        """At the end: the bookmark of every stream that did not finish, as the final STATE
+        has it (a failed stream's stays where its last written unit left it)."""
         for entry in self.streams.values():
             if entry.status == "not finished":
                 entry.seconds = self._elapsed(entry)
+            if entry.status != "ok":
                 entry.bookmark = bookmarks.get(entry.stream)
 
     @staticmethod

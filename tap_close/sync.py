@@ -6,6 +6,12 @@ so output is never interleaved mid-line and every STATE is true: a stream's book
 the end of the longest run of its units, in order, whose records are all written, whatever
 order the units finish in. A bounded queue between them keeps memory flat: when the writer
 falls behind, the fetchers wait.
+
+A failure is the failing stream's alone (as Airbyte's framework isolates them, and Meltano
+keeps the states a failed run printed): the stream starts no more units, drops the pages of
+those in flight and keeps its bookmark; every other stream runs to its end, and the run then
+raises `StreamsFailed`. Only what every stream would meet stops everything at once (see
+`fails_only_its_stream`).
 """
 
 from __future__ import annotations
@@ -22,7 +28,9 @@ from datetime import timedelta
 from . import metrics
 from .catalog import SelectedStream
 from .config import Config
-from .errors import Terminated
+from .close_clock import ESTIMATE_SLACK
+from .custom_field_definitions import CurrentCustomFields
+from .errors import AuthError, Cancelled, StreamsFailed, Terminated
 from .output import SingerWriter
 from .state import State
 from .streams import STREAMS, Stream, StreamContext, Unit
@@ -33,7 +41,7 @@ from .timeutil import format_datetime, now_utc
 from .transform import RecordTransformer
 
 LOGGER = logging.getLogger("tap_close")
-TERMINATED = "terminated by SIGTERM; the last STATE printed is where to resume"
+TERMINATED = "stopped by {signal}; the last STATE printed is where to resume"
 _active: list["Sync"] = []   # the running sync, for a stop requested by a signal
 
 
@@ -43,12 +51,37 @@ def _reason(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def request_stop() -> bool:
-    """Ask the running sync to stop at its next page; False when none is running."""
+# Failures that are not one stream's: a rejected key (401/403) would fail every stream, and
+# SIGTERM or a request cancelled because the run is stopping mean the run is ending anyway.
+RUN_FAILURES = (AuthError, Terminated, Cancelled)
+
+
+def fails_only_its_stream(exc: BaseException) -> bool:
+    """A unit's (or a stream's planning) error that fails its stream and no other: a Close
+    error (4xx, an unexpected answer, retries exhausted) or a bug in that stream's code.
+    Not KeyboardInterrupt and the like (BaseException), not RUN_FAILURES."""
+    return isinstance(exc, Exception) and not isinstance(exc, RUN_FAILURES)
+
+
+def request_stop(signal_name: str) -> bool:
+    """Ask the running sync to stop now (called from a signal handler): requests waiting on a
+    rate limit or a retry give up at once, and the writer stops at its next line. False
+    when no sync is running."""
     if not _active:
         return False
-    _active[0].stop_requested.set()
+    runner = _active[0]
+    runner.stop_signal = signal_name
+    runner.stop_requested.set()
+    runner.client.cancelled.set()
     return True
+
+
+def close_now(client):
+    """Close's current time from the Date header of its answers; before any answer, one cheap
+    request asks for it."""
+    if not client.clock.known:
+        client.check_access()
+    return client.clock.now()
 PROGRESS_EVERY_SECONDS = 30.0
 # Parsed pages waiting for the writer. With a slow target, every worker also holds the page it
 # could not hand over yet: memory is bounded by queue + workers pages, whatever the run's size.
@@ -103,6 +136,7 @@ class StreamRun:
     count: int = 0
     deletions: int = 0
     last_progress: float = field(default_factory=time.monotonic)
+    failure: str | None = None       # why the stream failed: it starts no unit and writes nothing more
 
     @property
     def stream_id(self) -> str:
@@ -110,11 +144,15 @@ class StreamRun:
 
     @property
     def finished(self) -> bool:
-        return self.committed == len(self.units)
+        return self.failure is None and self.committed == len(self.units)
+
+    @property
+    def failed(self) -> bool:
+        return self.failure is not None
 
 
 class _Stop(Exception):
-    """Raised in a worker when the run is being abandoned."""
+    """Raised in a worker when the run is being abandoned, or its unit's stream failed."""
 
 
 class Sync:
@@ -128,28 +166,40 @@ class Sync:
         self.per_stream = max(1, (self.concurrency + 1) // 2)
         self.stopping = threading.Event()
         self.stop_requested = threading.Event()
-        self.sync_start = now_utc()
+        self.stop_signal = "a signal"
+        # Every bookmark ceiling of the run: Close's "now", never this host's (close_clock.py).
+        self.sync_start = close_now(client)
         self.summary = summary if summary is not None else RunSummary()
         self.runs: list[StreamRun] = []
         # One walk of the event log for every stream that replays a family of its object types.
-        self.event_feed = EventFeed(client, self.sync_start)
+        self.event_feed = EventFeed(client)
+        self.current_custom_fields = CurrentCustomFields(client)
 
     # -- planning ---------------------------------------------------------------------------
     def plan(self, selected: SelectedStream) -> StreamRun:
         stream = STREAMS[selected.tap_stream_id]
         bookmark = None
         if selected.replication_method == "INCREMENTAL":
-            bookmark = self.state.bookmark(stream.tap_stream_id, stream.replication_key, self.sync_start)
+            bookmark = self.state.bookmark(stream.tap_stream_id, stream.replication_key, self.sync_start,
+                                           ESTIMATE_SLACK)
         ctx = StreamContext(
             client=self.client, start_date=self.config.start_date, sync_start=self.sync_start,
             bookmark=bookmark, fields=selected.fields if selected.deselected else None,
             activities_lookback=timedelta(hours=self.config.activities_lookback_hours),
             emit_deletes=self.config.emit_deletes, late_edits=self.config.late_activity_edits,
             event_feed=self.event_feed, record_fields=frozenset(selected.fields),
+            current_custom_fields=self.current_custom_fields,
         )
         transformer = RecordTransformer(stream.tap_stream_id, selected.schema, selected.deselected)
-        with attribute(self.summary, stream.tap_stream_id):   # planning may ask Close
-            units = list(stream.units(ctx))
+        try:
+            with attribute(self.summary, stream.tap_stream_id):   # planning may ask Close
+                units = list(stream.units(ctx))
+        except Exception as exc:
+            if not fails_only_its_stream(exc):
+                raise
+            run = StreamRun(stream, selected, ctx, transformer, [])
+            self._fail(run, exc)
+            return run
         run = StreamRun(stream, selected, ctx, transformer, units, launch_order(len(units)))
         if selected.replication_method == "FULL_TABLE":
             self._plan_version(run)
@@ -169,20 +219,24 @@ class Sync:
 
     # -- workers ----------------------------------------------------------------------------
     def _fetch(self, run: StreamRun, index: int) -> None:
+        """Ends with one event the writer counts the unit off by: done, error or abandoned
+        (its stream failed meanwhile); none when the whole run is stopping."""
         unit = run.units[index]
         try:
             with attribute(self.summary, run.stream_id):
                 for page in unit.pages():
                     self._put(("page", run, index, page, format_datetime(now_utc())))
-            self._put(("done", run, index, None, None))
+                self._put(("done", run, index, None, None))
         except _Stop:
-            pass
-        except BaseException as exc:  # handed to the writer thread, which raises it
+            if not self.stopping.is_set():
+                self._put(("abandoned", run, index, None, None), force=True)
+        except BaseException as exc:  # handed to the writer thread, which decides (_unit_failed)
             self._put(("error", run, index, exc, None), force=True)
 
     def _put(self, event, force=False) -> None:
         while True:
-            if self.stopping.is_set() and not force:
+            # A failed stream's unit stops at its next page rather than read what is dropped.
+            if not force and (self.stopping.is_set() or event[1].failed):
                 raise _Stop
             try:
                 self.events.put(event, timeout=0.2)
@@ -194,52 +248,86 @@ class Sync:
     # -- the writer -------------------------------------------------------------------------
     def run(self, selected: list[SelectedStream]) -> dict[str, int]:
         # Planning may ask Close where a stream's records begin: plan the streams together.
-        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="plan") as planners:
-            runs = self.runs = list(planners.map(self.plan, stream_order(selected, self.state)))
-        for run in runs:
+        try:
+            with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="plan") as planners:
+                runs = self.runs = list(planners.map(self.plan, stream_order(selected, self.state)))
+        except Cancelled:
+            if self.stop_requested.is_set():
+                raise self._terminated() from None
+            raise
+        for run in (run for run in runs if not run.failed):
             LOGGER.info("%s: syncing from %s in %d unit(s)", run.stream_id,
                         format_datetime(run.ctx.bookmark) if run.ctx.bookmark
                         else f"the start date {format_datetime(self.config.start_date)}", len(run.units))
         started: set[str] = set()
         pending = 0
-        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="fetch") as pool:
-            try:
-                while True:
-                    pending += self._schedule(pool, runs, started, self.concurrency - pending)
-                    self._update_currently_syncing(runs)
-                    if pending == 0:
-                        break
-                    try:
-                        kind, run, index, payload, extracted = self.events.get(timeout=0.2)
-                    except queue.Empty:
-                        kind = None
-                    if self.stop_requested.is_set():
-                        raise Terminated(TERMINATED)
-                    if kind is None:
-                        continue
-                    if kind == "page":
+        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="fetch")
+        try:
+            while True:
+                pending += self._schedule(pool, runs, started, self.concurrency - pending)
+                self._update_currently_syncing(runs)
+                if pending == 0:
+                    break
+                try:
+                    kind, run, index, payload, extracted = self.events.get(timeout=0.2)
+                except queue.Empty:
+                    kind = None
+                if self.stop_requested.is_set():
+                    raise self._terminated()
+                if kind is None:
+                    continue
+                if kind == "page":
+                    if not run.failed:   # a failed stream's late pages are dropped
                         self._write_page(run, index, payload, extracted)
-                    elif kind == "done":
-                        pending -= 1
-                        run.in_flight -= 1
-                        run.done.add(index)
-                        self._commit(run)
-                    else:
-                        self.summary.failed(run.stream_id, _reason(payload))
-                        raise payload
-            finally:
-                self.stopping.set()
-                self.client.cancelled.set()
+                    continue
+                pending -= 1
+                run.in_flight -= 1
+                if kind == "done" and not run.failed:
+                    run.done.add(index)
+                    self._commit(run)
+                elif kind == "error":
+                    self._unit_failed(run, payload)
+        finally:
+            self.stopping.set()
+            self.client.cancelled.set()
+            # Stopped by a signal: a request may be waiting on a slow answer for up to its
+            # timeout; the run does not wait for it (cli.console exits without it).
+            pool.shutdown(wait=not self.stop_requested.is_set(), cancel_futures=True)
         self.state.set_currently_syncing(None)
         self.writer.state(self.state.to_dict())
         return {run.stream_id: run.count for run in runs}
+
+    def _terminated(self) -> Terminated:
+        return Terminated(TERMINATED.format(signal=self.stop_signal), self.stop_signal)
+
+    def _unit_failed(self, run: StreamRun, exc: BaseException) -> None:
+        if not fails_only_its_stream(exc):
+            self.summary.failed(run.stream_id, _reason(exc))
+            raise exc
+        if run.failed:   # another unit of a stream already failed: its first reason stands
+            LOGGER.debug("%s: another unit failed too: %s", run.stream_id, _reason(exc))
+            return
+        self._fail(run, exc)
+
+    def _fail(self, run: StreamRun, exc: BaseException) -> None:
+        """The stream stops here: no unit starts, nothing more is written or committed, so its
+        bookmark stays at the end of its last contiguous written unit and a full-table
+        version is not activated (the next run resumes both)."""
+        run.failure = _reason(exc)
+        self.summary.failed(run.stream_id, run.failure)
+        LOGGER.error("%s: failed, other streams go on: %s", run.stream_id, run.failure)
+        LOGGER.debug("%s: failure", run.stream_id, exc_info=exc)
+
+    def failures(self) -> dict[str, str]:
+        """Each failed stream's reason, in stream name order."""
+        return {run.stream_id: run.failure for run in sorted(self.runs, key=lambda r: r.stream_id) if run.failed}
 
     def _schedule(self, pool, runs, started, free: int) -> int:
         """Start units, one stream after the other in turn, so that every endpoint group (and
         so every rate limit) has work; a stream starts (SCHEMA first) when its first unit does."""
         launched = 0
         while launched < free:
-            waiting = [run for run in runs if run.next_unit < len(run.units)]
+            waiting = [run for run in runs if run.next_unit < len(run.units) and not run.failed]
             candidates = [run for run in waiting if run.in_flight < self._stream_limit(run, len(waiting))]
             if not candidates:
                 break
@@ -252,7 +340,7 @@ class Sync:
             pool.submit(self._fetch, run, index)
             launched += 1
         for run in runs:  # streams with nothing to read still get their SCHEMA and a done line
-            if not run.units and run.stream_id not in started:
+            if not run.units and not run.failed and run.stream_id not in started:
                 started.add(run.stream_id)
                 self._start_stream(run)
                 self._commit(run)
@@ -333,8 +421,9 @@ class Sync:
         self.summary.close(self.state.to_dict()["bookmarks"])
 
     def _update_currently_syncing(self, runs) -> None:
-        """The first unfinished stream in run order: where a rerun after a crash begins."""
-        current = next((run.stream_id for run in runs if not run.finished), None)
+        """The first stream still in progress, in run order: where a rerun after a crash
+        begins. A failed stream is over for this run (its bookmark says where it resumes)."""
+        current = next((run.stream_id for run in runs if not run.finished and not run.failed), None)
         if current != self.state.currently_syncing:
             self.state.set_currently_syncing(current)
             self.writer.state(self.state.to_dict())
@@ -355,7 +444,7 @@ def sync(client, config: Config, selected: list[SelectedStream], state: State, w
     gc.freeze()
     gc.set_threshold(50_000, 10, 10)
     try:
-        return runner.run(selected)
+        counts = runner.run(selected)
     finally:
         gc.set_threshold(*thresholds)
         # Whatever happens, end with a true STATE: bookmarks only ever cover fully written
@@ -368,3 +457,7 @@ def sync(client, config: Config, selected: list[SelectedStream], state: State, w
             _active.remove(runner)
             runner.close_summary(runner.runs)
             runner.summary.log()
+    failures = runner.failures()
+    if failures:   # raised once the final STATE is written and the summary logged
+        raise StreamsFailed(failures)
+    return counts

@@ -106,6 +106,10 @@ def floor_minute(value: datetime) -> datetime:
     return value.replace(second=0, microsecond=0)
 
 
+def floor_second(value: datetime) -> datetime:
+    return value.replace(microsecond=0)
+
+
 def now_utc() -> datetime:
     # Millisecond precision: Close stores milliseconds, and a bookmark finer than the
     # source's precision could sit between two records of the same millisecond.

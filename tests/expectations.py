@@ -1,16 +1,16 @@
 """What a sync must deliver, computed from the sandbox's own data by the stream rules."""
 
 from tap_close.streams.event_log import HORIZON_MARGIN, RETENTION
-from tap_close.timeutil import floor_minute, parse_datetime
+from tap_close.timeutil import parse_datetime
 
-# What a run without a catalog syncs: every stream but contacts (off by default).
-STREAMS = ("activities", "custom_activities", "custom_activity_types", "custom_fields", "event_log",
+# What a run without a catalog syncs: every stream.
+STREAMS = ("activities", "contacts", "custom_activities", "custom_activity_types", "custom_fields", "event_log",
            "lead_statuses", "leads", "opportunities", "opportunity_statuses", "pipelines", "tasks", "users")
 # Small configuration tables read whole every run, without a bookmark.
 FULL_TABLE = ("custom_activity_types", "lead_statuses", "opportunity_statuses", "pipelines")
 BOOKMARKED = tuple(s for s in STREAMS if s not in FULL_TABLE)
 # What `meltano select tap-close '*.*'` (demo/select_all.py) syncs: every stream.
-ALL_STREAMS = tuple(sorted(STREAMS + ("contacts",)))
+ALL_STREAMS = tuple(sorted(STREAMS))
 
 
 def since(records, field, bound):
@@ -22,7 +22,7 @@ def expected_ids(sb, start, run_started):
     horizon = run_started - RETENTION + HORIZON_MARGIN
     activities = sb.store.records("activity")
     return {
-        "contacts": {r["id"] for r in sb.store.records("contact")},
+        "contacts": since(sb.store.records("contact"), "date_updated", start),
         "opportunities": since(sb.store.records("opportunity"), "date_updated", start),
         "custom_activities": since([a for a in activities if a.get("custom_activity_type_id")], "date_created", start),
         "lead_statuses": {r["id"] for r in sb.store.ctx.lead_statuses},
@@ -31,7 +31,7 @@ def expected_ids(sb, start, run_started):
         "custom_activity_types": {r["id"] for r in sb.store.ctx.custom_activity_types},
         "users": {r["id"] for r in sb.store.records("user")},
         "custom_fields": {r["id"] for r in sb.store.records("custom_field")},
-        "leads": since(sb.store.records("lead"), "date_updated", floor_minute(start)),
+        "leads": since(sb.store.records("lead"), "date_updated", start),
         "tasks": since(sb.store.records("task"), "date_updated", start),
         "activities": since(activities, "date_created", start),
         "event_log": {r["id"] for r in sb.store.records("event")

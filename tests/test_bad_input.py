@@ -98,9 +98,9 @@ def test_deselected_stream_bookmark_is_kept(good, tmp_path):
 @pytest.mark.parametrize("kind", ["not_json", "not_object", "no_data"])
 def test_unexpected_api_answers(good, tmp_path, kind):
     sb, config = good
-    sb.faults.malformed(1, group="lead", kind=kind)
+    sb.faults.malformed(1, group="data", kind=kind)      # leads' or contacts' first search
     run = run_tap([], tmp_path, config=config)
-    assert_one_line_failure(run, "GET lead")
+    assert_one_line_failure(run, "POST data/search")
     assert run.messages[-1]["type"] == "STATE"
 
 
@@ -108,5 +108,6 @@ def test_debug_logs_every_request_without_the_key(good, tmp_path):
     _, config = good
     run = run_tap([], tmp_path, config=config, env={"TAP_CLOSE_LOG_LEVEL": "DEBUG"})
     assert run.returncode == 0
-    assert "DEBUG GET " in run.stderr and "/api/v1/lead/?" in run.stderr
+    assert "DEBUG GET " in run.stderr and "/api/v1/opportunity/?" in run.stderr
+    assert "DEBUG POST " in run.stderr and '/api/v1/data/search/ {"query": ' in run.stderr
     assert KEY not in run.stderr

@@ -12,7 +12,7 @@ EXPECTED_STREAMS = {"activities", "contacts", "custom_activities", "custom_activ
                     "event_log", "lead_statuses", "leads", "opportunities", "opportunity_statuses", "pipelines",
                     "tasks", "users"}
 FULL_TABLE = {"custom_activity_types", "lead_statuses", "opportunity_statuses", "pipelines"}
-OFF_BY_DEFAULT = {"contacts"}
+OFF_BY_DEFAULT = set()   # every stream is cheap enough to be on by default
 DELETABLE = {"activities", "contacts", "custom_activities", "leads", "opportunities", "tasks"}
 
 

@@ -1,4 +1,4 @@
-"""The second wave of streams: contacts (off by default, read whole), opportunities
+"""The second wave of streams: contacts (incremental through Close's search), opportunities
 (incremental windows), custom activity instances (typed custom fields) and the small
 configuration tables (full table every run)."""
 
@@ -65,13 +65,9 @@ def test_records_are_valid_and_custom_fields_typed(org, first):
     assert {"date", "date-time"} <= formats, formats
 
 
-def test_contacts_are_read_whole_and_emitted_when_changed(org, catalog, first, tmp_path):
+def test_contacts_are_incremental_through_search(org, catalog, first, tmp_path):
     contacts = org.store.records("contact")
-    assert first.ids("contacts") == {c["id"] for c in contacts}, "every contact, whatever the start date"
-    # The bookmark is where the run's view ended (its deletion replay starts there next
-    # time), not the newest contact change, which may be older than Close's 30 days of events.
-    newest = max(parse_datetime(c["date_updated"]) for c in contacts)
-    assert parse_datetime(first.final_state["bookmarks"]["contacts"]["date_updated"]) > newest
+    assert first.ids("contacts") == {c["id"] for c in contacts if parse_datetime(c["date_updated"]) >= parse_datetime(START)}
     changed = org.update_contact(contacts[7]["id"], title="Chief Tester")
     before = len(org.request_log)
     second = run_tap([], tmp_path, config=config_for(org), catalog=catalog, state=first.final_state)
@@ -80,10 +76,13 @@ def test_contacts_are_read_whole_and_emitted_when_changed(org, catalog, first, t
     expected = {c["id"] for c in org.store.records("contact") if parse_datetime(c["date_updated"]) >= mark}
     assert changed["id"] in expected
     assert {r["id"] for r in second.records("contacts") if "_sdc_deleted_at" not in r} == expected
+    assert len(expected) < len(contacts) / 4, "only what changed since the bookmark (and its overlap)"
     assert next(r for r in second.records("contacts") if r["id"] == changed["id"])["title"] == "Chief Tester"
     assert_records_valid(second, streams=["contacts"])
-    pages = [r for r in org.request_log[before:] if r["group"] == "contact"]
-    assert len(pages) == math.ceil(len(contacts) / 100), "one pass over the collection, 100 a page"
+    searches = [r for r in org.request_log[before:] if r["group"] == "data"
+                and r["body"]["query"]["queries"][0]["object_type"] == "contact"]
+    assert len(searches) == 1, "one search page for a few changed contacts"
+    assert not [r for r in org.request_log[before:] if r["group"] == "contact"], "GET /contact/ is not paged"
 
 
 def test_opportunities_are_incremental(org, catalog, first, tmp_path):

@@ -3,7 +3,9 @@
 import pytest
 
 from tap_close.errors import BadRequestError, CloseAPIError, NotFoundError, UnexpectedResponseError
-from tap_close.streams.paging import Keyset, cursor_pages, keyset_pages, offset_pages
+from tap_close.streams.paging import (
+    DELETED_RETRIES, OFFSET_RESTARTS, Keyset, cursor_pages, keyset_pages, offset_pages,
+)
 
 
 class Scripted:
@@ -56,10 +58,18 @@ def test_keyset_retries_deleted_document_404():
     assert [r["id"] for p in pages for r in p] == ["a", "b", "c"]
 
 
-def test_first_page_404_is_an_error():
-    client = Scripted([NotFoundError("no such endpoint", 404)])
+def test_deleted_document_404_on_the_first_page_is_asked_again():
+    client = Scripted([NotFoundError("gone", 404), {"has_more": False, "data": recs(("a", 1))}])
+    pages = list(keyset_pages(client, "x", Keyset(lambda b, skip: {"from": b}, key=lambda r: r["t"])))
+    assert [r["id"] for p in pages for r in p] == ["a"]
+    assert client.calls == [{"from": None}, {"from": None}], "the same first page, asked twice"
+
+
+def test_a_404_that_persists_is_an_error():
+    client = Scripted([NotFoundError("no such endpoint", 404)] * (DELETED_RETRIES + 1))
     with pytest.raises(NotFoundError):
         list(keyset_pages(client, "x", Keyset(lambda b, skip: {}, key=lambda r: r["t"])))
+    assert len(client.calls) == DELETED_RETRIES + 1 and not client.answers
 
 
 @pytest.mark.parametrize("body", [{"data": "x", "has_more": False}, {"data": [], "has_more": "no"},
@@ -69,26 +79,49 @@ def test_malformed_envelopes_raise(body):
         list(offset_pages(Scripted([body]), "x", {}, 10))
 
 
-def test_offset_restarts_after_deleted_404_and_skips_nothing():
+def test_offset_pages_overlap_and_survive_a_deletion_that_shifts_the_offsets():
     client = Scripted([
-        {"has_more": True, "data": recs(("a", 1), ("b", 2))},
-        NotFoundError("gone", 404),                              # "a" was deleted: all shift back
-        {"has_more": True, "data": recs(("b", 2), ("c", 3))},
-        {"has_more": False, "data": recs(("d", 4))},
+        {"has_more": True, "data": recs(("a", 1), ("b", 2), ("c", 3), ("d", 4))},
+        # "a" was deleted: asked from _skip 2 (overlap 2), the list now starts d, e, ...
+        {"has_more": True, "data": recs(("d", 4), ("e", 5), ("f", 6), ("g", 7))},
+        {"has_more": False, "data": recs(("f", 6), ("g", 7), ("h", 8))},
     ])
-    pages = list(offset_pages(client, "x", {}, 2))
-    assert [r["id"] for p in pages for r in p] == ["a", "b", "b", "c", "d"], "b again, never lost"
+    pages = list(offset_pages(client, "x", {}, 4))
+    assert [r["id"] for p in pages for r in p] == ["a", "b", "c", "d", "e", "f", "g", "h"], "e not skipped"
+    assert [c["_skip"] for c in client.calls] == [0, 2, 4]
+
+
+def test_offset_pages_start_over_when_the_shift_passes_the_overlap():
+    client = Scripted([
+        {"has_more": True, "data": recs(("a", 1), ("b", 2), ("c", 3), ("d", 4))},
+        # a, b and c deleted: neither c nor d (the overlap) is in the page, e would be lost
+        {"has_more": False, "data": recs(("f", 6))},
+        {"has_more": True, "data": recs(("d", 4), ("e", 5), ("f", 6), ("g", 7))},
+        {"has_more": False, "data": recs(("f", 6), ("g", 7))},
+    ])
+    pages = list(offset_pages(client, "x", {}, 4))
+    assert [r["id"] for p in pages for r in p] == ["a", "b", "c", "d", "e", "f", "g"]
     assert [c["_skip"] for c in client.calls] == [0, 2, 0, 2]
+
+
+def test_offset_pages_give_up_loudly_on_a_list_that_never_holds_still():
+    first = {"has_more": True, "data": recs(("a", 1), ("b", 2), ("c", 3), ("d", 4))}
+    shifted = {"has_more": False, "data": recs(("z", 9))}
+    client = Scripted([first, shifted] * (OFFSET_RESTARTS + 1))
+    with pytest.raises(CloseAPIError, match="kept changing"):
+        list(offset_pages(client, "x", {}, 4))
 
 
 def test_offset_drops_records_pushed_onto_the_next_page_by_inserts():
     client = Scripted([
         {"has_more": True, "data": recs(("c", 3), ("b", 2))},
-        {"has_more": True, "data": recs(("b", 2), ("a", 1))},    # "d" was inserted at the head
-        {"has_more": False, "data": recs(("z", 0))},
+        {"has_more": True, "data": recs(("c", 3), ("b", 2))},    # "d" was inserted at the head
+        {"has_more": True, "data": recs(("b", 2), ("a", 1))},
+        {"has_more": False, "data": recs(("a", 1), ("z", 0))},
     ])
     pages = list(offset_pages(client, "x", {}, 2))
     assert [r["id"] for p in pages for r in p] == ["c", "b", "a", "z"]
+    assert [c["_skip"] for c in client.calls] == [0, 1, 2, 3], "each page overlaps the last by one"
 
 
 def test_cursor_follows_cursor_next_and_dedupes():
@@ -101,23 +134,7 @@ def test_cursor_follows_cursor_next_and_dedupes():
     assert client.calls[1] == {"_limit": 50, "_cursor": "c1"}
 
 
-def test_skip_cap_switches_to_the_split_then_steps_past_the_tie_group():
-    client = Scripted([
-        {"has_more": True, "data": recs(("a", 1), ("b", 1))},
-        {"has_more": True, "data": recs(("c", 1), ("d", 1))},
-        BadRequestError("max_skip", 400),                       # _skip=3 is past Close's cap
-        {"has_more": False, "data": recs(("g", 2))},           # the walk resumes at step(1) = 2
-    ])
-    split_pages = [recs(("b", 1), ("c", 1), ("e", 1)), recs(("f", 1))]
-    keyset = Keyset(lambda b, skip: {"from": b, "skip": skip}, key=lambda r: r["t"],
-                    step=lambda b: b + 1, split=lambda b: iter(split_pages))
-    pages = list(keyset_pages(client, "x", keyset, overlap=1))
-    ids = [r["id"] for p in pages for r in p]
-    assert ids == ["a", "b", "c", "d", "e", "f", "g"]
-    assert client.calls[-1] == {"from": 2, "skip": 0}
-
-
-def test_skip_cap_without_split_fails_loudly():
+def test_skip_cap_fails_loudly():
     client = Scripted([
         {"has_more": True, "data": recs(("a", 1), ("b", 1))},
         {"has_more": True, "data": recs(("c", 1), ("d", 1))},

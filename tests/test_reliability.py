@@ -9,11 +9,12 @@ import threading
 import time
 from datetime import timedelta
 
-import backoff
 import pytest
 
 from expectations import STREAMS, assert_complete, expected_ids
 from tap_close import cli, client as client_module
+from tap_close.streams.opportunities import Opportunities
+from tap_close.streams.paging import DELETED_RETRIES
 from tap_close.timeutil import now_utc, parse_datetime
 from tap_runner import run_in_process, run_tap, tap_config, write_json
 from validation import log_lines
@@ -54,12 +55,12 @@ def assert_each_429_was_retried(sb):
                                                       ("legacy", False)])
 def test_429_storms_are_waited_out(sandbox_factory, tmp_path, body, retry_after_header):
     sb = sandbox_factory(seed=21, **SMALL)      # no rate limit: the storms are the only 429s
-    sb.faults.rate_limit_storm(2, group="lead", retry_after=1, body=body, retry_after_header=retry_after_header)
+    sb.faults.rate_limit_storm(2, group="opportunity", retry_after=1, body=body, retry_after_header=retry_after_header)
     sb.faults.rate_limit_storm(2, group="activity", retry_after=1, body=body,
                                retry_after_header=retry_after_header)
     run = full_sync(sb, tmp_path)
     # Exactly the storms' 429s (2 each), each one retried until answered, each one logged.
-    assert sb.stats()["rate_limited"] == {"lead": 2, "activity": 2}
+    assert sb.stats()["rate_limited"] == {"opportunity": 2, "activity": 2}
     assert len(assert_each_429_was_retried(sb)) == 4
     assert len(rate_limit_log_lines(run)) == 4
 
@@ -107,7 +108,7 @@ def test_5xx_every_kth_request_and_bursts(sandbox_factory, tmp_path, monkeypatch
 
 
 class FakeSleep:
-    """Stands in for `time.sleep` inside backoff: notes each wait and returns at once."""
+    """Stands in for the client's retry waits: notes each wait and returns at once."""
 
     def __init__(self):
         self.waits = []
@@ -119,11 +120,10 @@ class FakeSleep:
 def test_persistent_5xx_fails_loudly_in_bounded_time(sandbox_factory, tmp_path, monkeypatch, capsys):
     sb = sandbox_factory(seed=24, **SMALL)
     sb.faults.fail_burst(1000, status=503, group="user")
-    # A fake clock for the retry waits (backoff 2.2 sleeps through `time.sleep` in
-    # backoff/_sync.py): the real policy (RETRY_FACTOR 1s, doubling, capped at 60s) is
+    # A fake clock for the retry waits (the client waits in CloseClient._wait): the real policy (RETRY_FACTOR 1s, doubling, capped at 60s) is
     # exercised without being waited for.
     fake = FakeSleep()
-    monkeypatch.setattr(backoff._sync, "time", fake)
+    monkeypatch.setattr(client_module.CloseClient, "_wait", lambda client, seconds, path="": fake.sleep(seconds))
     config = write_json(tmp_path / "c.json", config_for(sb))
     code = cli.main(["--config", config])
     out, err = capsys.readouterr()
@@ -149,25 +149,26 @@ def test_401_is_not_retried(sandbox, tmp_path):
     assert "api_key" in run.stderr and "bad-key" not in run.stderr
 
 
-def test_deleted_document_404_mid_paging_loses_nothing(sandbox_factory, tmp_path):
-    sb = sandbox_factory(seed=25, leads=300, activities_per_lead=1, events=50, days=200, minute_cluster=450)
-    sb.faults.deleted_404(2, group="lead")
+def test_deleted_document_404_on_any_page_is_asked_again_and_loses_nothing(sandbox_factory, tmp_path):
+    sb = sandbox_factory(seed=25, leads=300, activities_per_lead=1, events=50, days=200)
+    # The first request of an opportunities window, and a page of custom field definitions.
+    sb.faults.deleted_404(2, group="opportunity", any_page=True)
+    sb.faults.deleted_404(1, group="custom_field", any_page=True)
     full_sync(sb, tmp_path)
-    assert sb.stats()["status"]["lead"].get(404) == 2
+    assert sb.stats()["status"]["opportunity"].get(404) == 2
+    assert sb.stats()["status"]["custom_field"].get(404) == 1
 
 
-def test_tiny_max_skip_with_thousands_in_one_minute(sandbox_factory, tmp_path):
-    sb = sandbox_factory(seed=26, leads=1300, activities_per_lead=1, tasks_per_lead=1, events=50, days=200,
-                         minute_cluster=1200, max_skip=100)
-    cluster_minute = sb.clusters["minute"] if hasattr(sb, "clusters") else None
-    run = full_sync(sb, tmp_path)
-    skips = [(r["path"], int(r["params"].get("_skip", 0)), r["status"]) for r in sb.request_log]
-    past_cap = [status for _, skip, status in skips if skip > 100]
-    assert past_cap, "the tap should have met the max_skip cap"
-    assert set(past_cap) == {400}, "only the probe past max_skip fails"
-    assert any(skip > 0 for _, skip, _ in skips), "the cluster should need _skip inside one minute"
-    assert len(run.ids("leads")) >= 1200 and cluster_minute is not None
-    assert "reading them another way" in run.stderr
+def test_a_404_for_a_path_that_does_not_exist_still_fails_clearly(sandbox_factory, tmp_path, monkeypatch, capsys):
+    sb = sandbox_factory(seed=25, **SMALL)
+    monkeypatch.setattr(Opportunities, "path", "no-such-list")
+    run = run_in_process([], tmp_path, capsys, config=config_for(sb))
+    assert run.returncode == 1
+    critical = log_lines(run.stderr, "CRITICAL")
+    assert len(critical) == 1 and critical[0].startswith("opportunities failed") and "404" in critical[0], critical
+    asked = [r for r in sb.request_log if r["path"] == "/no-such-list/"]
+    assert asked and len(asked) % (DELETED_RETRIES + 1) == 0, "asked again DELETED_RETRIES times, then failed"
+    assert run.final_state["bookmarks"]["tasks"], "the other streams went on"
 
 
 @pytest.mark.parametrize("concurrency", [1, 6])
@@ -213,7 +214,6 @@ def test_sigkill_mid_sync_then_resume_loses_nothing(sandbox_factory, tmp_path, c
         assert all(parse_datetime(r[key]) >= floor - timedelta(minutes=1) for r in records), stream
         resumed += records
     assert resumed, "some bookmarked stream should have records after its bookmark to check"
-    assert len(second.records()) < sum(len(v) for v in expected.values())
 
 
 def test_concurrent_writes_are_emitted_in_this_run_or_the_next(sandbox_factory, tmp_path):
@@ -331,7 +331,7 @@ def test_sigterm_ends_with_whole_lines_and_a_state(sandbox_factory, tmp_path):
         proc.wait(timeout=60)
     err = (tmp_path / "stderr.txt").read_text()
     assert proc.returncode == 143, err[-2000:]
-    assert "terminated by SIGTERM" in err and "Traceback" not in err
+    assert "stopped by SIGTERM" in err and "Traceback" not in err
 
 
 def test_sigterm_leaves_whole_lines_and_a_final_state(sandbox_factory, tmp_path):
@@ -357,17 +357,17 @@ def test_sigterm_leaves_whole_lines_and_a_final_state(sandbox_factory, tmp_path)
 def test_a_fatal_error_does_not_wait_for_other_windows_retries(sandbox_factory, tmp_path):
     sb = sandbox_factory(seed=33, **SMALL)
     sb.faults.fail_burst(1000, status=503, group="task")          # tasks keep retrying...
-    sb.faults.malformed(1000, group="lead", kind="not_object")   # ...when leads fail for good
+    sb.faults.fail_burst(1000, status=401, group="opportunity")  # ...when the key is refused
     run = run_tap([], tmp_path, config=config_for(sb))
     assert run.returncode == 1
     critical = log_lines(run.stderr, "CRITICAL")
-    assert len(critical) == 1 and "GET lead" in critical[0], critical
+    assert len(critical) == 1 and "api_key" in critical[0] and "GET opportunity" in critical[0], critical
     assert run.messages[-1]["type"] == "STATE"
     # The tasks' retry budget is MAX_SERVER_TRIES tries a window (minutes of waits). After the
     # fatal answer, a task window may have one try already on its way, never another: the run
     # stops within one backoff wait instead of waiting the budget out.
     log = sb.request_log
-    fatal = next(i for i, r in enumerate(log) if r["group"] == "lead")
+    fatal = next(i for i, r in enumerate(log) if r["group"] == "opportunity")
     windows = {}
     for i, r in enumerate(log):
         if r["group"] == "task":
@@ -463,7 +463,8 @@ def test_a_server_that_stops_answering_is_retried_then_fails_loudly(sandbox_fact
     run = run_in_process([], tmp_path, capsys, config=config_for(sb))
     assert run.returncode == 1
     critical = log_lines(run.stderr, "CRITICAL")
-    assert len(critical) == 1 and f"after {client_module.MAX_SERVER_TRIES} tries" in critical[0], run.stderr[-2000:]
-    assert "Error on " in critical[0], critical   # the connection failure is named
+    # Each stream fails on its own (no stream can fix another's connection), each one line.
+    assert critical and all(f"after {client_module.MAX_SERVER_TRIES} tries" in line and "Error on " in line
+                            for line in critical), run.stderr[-2000:]
     assert "retrying" in run.stderr and "Traceback" not in run.stderr and sb.api_key not in run.stderr
     assert run.messages[-1]["type"] == "STATE"

@@ -5,6 +5,7 @@ from types import SimpleNamespace
 
 from tap_close.config import Config
 from tap_close.state import State
+from tap_close.timeutil import now_utc
 from tap_close.streams.base import StreamContext, Unit
 from tap_close.sync import StreamRun, Sync, launch_order
 
@@ -35,7 +36,7 @@ def stream_run(name, units, large_pages=False):
 
 def schedule(concurrency, runs):
     config = Config(api_key="k", start_date=None)
-    sync = Sync(client=SimpleNamespace(), config=config, state=State(None), writer=SilentWriter(),
+    sync = Sync(client=SimpleNamespace(clock=SimpleNamespace(known=True, now=now_utc)), config=config, state=State(None), writer=SilentWriter(),
                 concurrency=concurrency)
     pool = RecordingPool()
     sync._schedule(pool, runs, set(), concurrency)

@@ -2,6 +2,7 @@ from datetime import datetime, timezone
 
 from tap_close.catalog import SelectedStream
 from tap_close.state import State
+from tap_close.timeutil import parse_datetime
 from tap_close.sync import stream_order
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -27,9 +28,16 @@ def test_bad_shapes_warn_and_read_from_start(caplog):
     assert "not a date-time" in caplog.text
 
 
-def test_future_bookmark_is_capped():
-    state = State({"bookmarks": {"leads": {"date_updated": "2999-01-01T00:00:00Z"}}})
+def test_future_bookmark_is_healed_in_the_state_too(caplog):
+    state = State({"bookmarks": {"leads": {"date_updated": "2999-01-01T00:00:00Z"},
+                                 "tasks": {"date_updated": "2001-01-01T00:00:00Z"}}})
     assert state.bookmark("leads", "date_updated", NOW) == NOW
+    assert parse_datetime(state.to_dict()["bookmarks"]["leads"]["date_updated"]) == NOW, "lowered, not kept"
+    assert "leads.date_updated is in the future" in caplog.text
+    # A bookmark in the past is left as it is.
+    assert state.bookmark("tasks", "date_updated", NOW) == parse_datetime("2001-01-01T00:00:00Z")
+    assert state.to_dict()["bookmarks"]["tasks"]["date_updated"] == "2001-01-01T00:00:00Z"
+    assert "tasks.date_updated" not in caplog.text
 
 
 def _sel(name):

@@ -23,7 +23,7 @@ def summary_lines(stderr):
 
 
 def test_a_good_run_summarises_every_stream_with_exact_request_and_429_counts(org, tmp_path):
-    org.faults.rate_limit_storm(2, group="lead", retry_after=1)
+    org.faults.rate_limit_storm(2, group="opportunity", retry_after=1)
     first_request = len(org.request_log)
     run = run_tap(["--summary-json", str(tmp_path / "summary.json")], tmp_path, config=tap_config(org, START))
     assert run.returncode == 0, run.stderr[-2000:]
@@ -31,10 +31,10 @@ def test_a_good_run_summarises_every_stream_with_exact_request_and_429_counts(or
     summary = json.loads((tmp_path / "summary.json").read_text())
     by_stream = {entry["stream"]: entry for entry in summary["streams"]}
     assert summary["status"] == "ok" and set(by_stream) == set(STREAMS)
-    leads = by_stream["leads"]
-    # Only the leads stream asks /lead/: its counts are the sandbox's own.
-    assert leads["requests"] == sum(r["group"] == "lead" for r in log) > 2
-    assert leads["rate_limited"] == sum(r["group"] == "lead" and r["status"] == 429 for r in log) == 2
+    opportunities = by_stream["opportunities"]
+    # Only the opportunities stream asks /opportunity/: its counts are the sandbox's own.
+    assert opportunities["requests"] == sum(r["group"] == "opportunity" for r in log) > 2
+    assert opportunities["rate_limited"] == sum(r["group"] == "opportunity" and r["status"] == 429 for r in log) == 2
     assert by_stream["users"]["rate_limited"] == 0 and by_stream["users"]["requests"] >= 1
     for stream in STREAMS:
         entry = by_stream[stream]
@@ -45,7 +45,7 @@ def test_a_good_run_summarises_every_stream_with_exact_request_and_429_counts(or
     lines = summary_lines(run.stderr)
     assert lines[0] == ("INFO", f"summary: {len(STREAMS)} stream(s), {len(STREAMS)} ok, 0 failed, 0 not finished")
     assert len(lines) == len(STREAMS) + 1
-    assert any(f"leads ok: {leads['records']} records" in message and "2 rate-limited" in message
+    assert any(f"opportunities ok: {opportunities['records']} records" in message and "2 rate-limited" in message
                for _, message in lines)
 
 

@@ -29,17 +29,15 @@ class Activities(WindowedStream):
     event_object_types = ("activity.",)
     refetch_edited = True
 
-    def window_start(self, ctx):
-        if ctx.bookmark is None:
-            return ctx.start_date
-        return max(ctx.start_date, ctx.bookmark - ctx.activities_lookback)
+    def reread(self, ctx):
+        return max(ctx.activities_lookback, super().reread(ctx))
 
     def window_query(self, lo, hi, boundary, skip):
         params = {"date_created__gte": format_datetime(lo), "_limit": self.page_size}
-        if boundary is None:
-            params["date_created__lt"] = format_datetime(hi)
-        else:
+        if boundary is not None:
             params["date_created__lte"] = format_datetime(boundary)
+        elif hi is not None:
+            params["date_created__lt"] = format_datetime(hi)
         return with_skip(params, skip)
 
     def earliest_record(self, ctx, lo, hi):

@@ -18,6 +18,10 @@ from ..timeutil import format_datetime, parse_datetime
 
 # Singer's convention for deletion records (honoured by meltanolabs-target-postgres & co).
 DELETED_AT = "_sdc_deleted_at"
+# Close's lists can show a write some time after its timestamp (a transaction committing
+# late, a replica or a search index catching up: Close's 2025-02-14 "Search Indexing Delays"):
+# every run reads again this much below the bookmark, and targets' upserts absorb the repeats.
+LATE_VISIBILITY = timedelta(minutes=5)
 
 @dataclass
 class StreamContext:
@@ -32,6 +36,7 @@ class StreamContext:
     late_edits: bool = True          # re-read records edited after the lookback (config `late_activity_edits`)
     event_feed: object = None        # the run's shared walk of the event log (streams/event_feed.py)
     record_fields: frozenset = frozenset()   # the selected fields: what a record may carry
+    current_custom_fields: object = None     # the run's live custom field definitions (custom_field_definitions.py)
 
 
 @dataclass
@@ -63,8 +68,8 @@ def date_windows(start: datetime, end: datetime, size: timedelta) -> list[tuple[
     return windows
 
 
-def window_label(lo: datetime, hi: datetime) -> str:
-    return f"{format_datetime(lo)}..{format_datetime(hi)}"
+def window_label(lo: datetime, hi: datetime | None) -> str:
+    return f"{format_datetime(lo)}..{format_datetime(hi) if hi is not None else 'now'}"
 
 
 class Stream:

@@ -57,7 +57,7 @@ def change_unit(stream: Stream, ctx: StreamContext) -> Unit | None:
     families = _families(stream)
     if families:
         if ctx.event_feed is None:
-            ctx.event_feed = EventFeed(ctx.client, ctx.sync_start)   # a stream planned on its own
+            ctx.event_feed = EventFeed(ctx.client)   # a stream planned on its own
         ctx.event_feed.need(since, families)
     return Unit(label=f"changes since {format_datetime(since)}", bookmark=None,
                 fetch=partial(_replay, stream, ctx, since, actions))
@@ -119,8 +119,9 @@ def _events(stream: Stream, ctx: StreamContext, since: datetime, actions: tuple[
         exact = [t for t in stream.event_object_types if t not in families]
     else:
         exact = list(stream.event_object_types)
-    window = {"date_updated__gte": format_datetime(since), "date_updated__lt": format_datetime(ctx.sync_start),
-              "_limit": EVENT_PAGE, "_fields": EVENT_FIELDS}   # with previous_data, for deletion records
+    # To the moment of the walk (as the shared feed walks): a change made just before the run
+    # is replayed by this run. With previous_data, for deletion records.
+    window = {"date_updated__gte": format_datetime(since), "_limit": EVENT_PAGE, "_fields": EVENT_FIELDS}
     for object_type in exact:
         for action in actions:
             for page in cursor_pages(ctx.client, EVENT_PATH, {**window, "object_type": object_type, "action": action}):

@@ -1,17 +1,11 @@
-from .full_scan import FullScanStream
+from .search import SearchStream
 
 
-class Contacts(FullScanStream):
-    """GET /contact/: every contact, read whole every run.
-
-    Close's contact list has no date filter and no sort order to page on, so a run reads the
-    whole collection and emits the contacts changed since the bookmark. Off by default: the
-    leads stream already carries each lead's contacts, nested and incremental.
-    """
+class Contacts(SearchStream):
+    """Contacts through Close's Advanced Filtering API, ascending by `date_updated` (search.py):
+    `GET /contact/` has no date filter, so this is the only incremental way to read them."""
     tap_stream_id = "contacts"
-    path = "contact"
-    replication_key = "date_updated"
-    page_size = 100
-    selected_by_default = False
+    object_type = "contact"
+    path = "data/search"
     custom_field_slots = {(): "contact"}
     event_object_types = ("contact",)

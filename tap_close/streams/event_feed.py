@@ -24,13 +24,14 @@ KEPT_ACTIONS = ("updated", "deleted")
 
 
 class EventFeed:
-    def __init__(self, client, until: datetime):
-        self.client, self.until = client, until
+    def __init__(self, client):
+        self.client = client
         self._lock = threading.Lock()
         self._since: datetime | None = None
         self._families: set[str] = set()
         self._events: list[dict] | None = None
         self._walked = False
+        self._failure: Exception | None = None
         self._waiting = 0      # streams that registered and have not taken their events yet
 
     def need(self, since: datetime, families) -> None:
@@ -46,20 +47,26 @@ class EventFeed:
         """The kept events at or after `since` whose object type starts with one of `prefixes`."""
         with self._lock:   # the first caller walks; the others wait for its result
             if not self._walked:
-                self._events = list(self._walk())
+                try:
+                    self._events = list(self._walk())
+                except Exception as exc:   # every stream waiting on the walk fails with its reason
+                    self._failure, self._events = exc, []
                 self._walked = True
-            events = self._events
+            events, failure = self._events, self._failure
             self._waiting -= 1
             if self._waiting <= 0:
                 self._events = []   # every stream has its share: don't hold them for the rest of the run
+        if failure is not None:
+            raise failure
         return [event for event in events if event["_at"] >= since and event["action"] in actions
                 and event["object_type"].startswith(prefixes)]
 
     def _walk(self):
         if self._since is None:
             return
-        params = {"date_updated__gte": format_datetime(self._since), "date_updated__lt": format_datetime(self.until),
-                  "_limit": EVENT_PAGE, "_fields": EVENT_FIELDS}
+        # To the moment of the walk, not the run's start: a change made just before the run
+        # is replayed now (the replay's own bookmark is not this walk's concern).
+        params = {"date_updated__gte": format_datetime(self._since), "_limit": EVENT_PAGE, "_fields": EVENT_FIELDS}
         families = tuple(sorted(self._families))
         for page in cursor_pages(self.client, EVENT_PATH, params):
             for event in page:

@@ -30,10 +30,14 @@ class EventLog(Stream):
                            "longer available and are not replicated", format_datetime(start),
                            format_datetime(horizon))
             start = horizon
-        for lo, hi in date_windows(start, ctx.sync_start, self.window):
-            yield Unit(label=window_label(lo, hi), fetch=partial(self._fetch, ctx, lo, hi), bookmark=hi)
+        windows = date_windows(start, ctx.sync_start, self.window)
+        for number, (lo, hi) in enumerate(windows, 1):
+            # The newest window reads to the moment it is read, as in windowed.py.
+            reach = None if number == len(windows) else hi
+            yield Unit(label=window_label(lo, reach), fetch=partial(self._fetch, ctx, lo, reach), bookmark=hi)
 
     def _fetch(self, ctx, lo, hi, unit):
-        params = {"date_updated__gte": format_datetime(lo), "date_updated__lt": format_datetime(hi),
-                  "_limit": self.page_size}
+        params = {"date_updated__gte": format_datetime(lo), "_limit": self.page_size}
+        if hi is not None:
+            params["date_updated__lt"] = format_datetime(hi)
         return cursor_pages(ctx.client, self.path, params)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import ClassVar, Iterator
 
 from ..timeutil import parse_datetime
-from .base import Stream, StreamContext, Unit
+from .base import LATE_VISIBILITY, Stream, StreamContext, Unit
 from .paging import offset_pages
 
 
@@ -23,7 +23,6 @@ class FullScanStream(Stream):
         yield Unit(label="all records", fetch=lambda unit: self._fetch(ctx, unit))
 
     def _fetch(self, ctx: StreamContext, unit: Unit) -> Iterator[list[dict]]:
-        newest = None
         for path, params, added in self.collections(ctx):
             for page in offset_pages(ctx.client, path, {**params, **self.fields_param(ctx)}, self.page_size):
                 kept = []
@@ -32,25 +31,21 @@ class FullScanStream(Stream):
                         record.update(added)
                     yield page
                     continue
+                since = ctx.bookmark - LATE_VISIBILITY if ctx.bookmark is not None else None
                 for record in page:
                     changed = _parse_or_none(record.get(self.replication_key))
                     # A record without a usable timestamp is emitted: losing it would be worse.
-                    if changed is None or ctx.bookmark is None or changed >= ctx.bookmark:
+                    if changed is None or since is None or changed >= since:
                         record.update(added)
                         kept.append(record)
-                    if changed is not None and (newest is None or changed > newest):
-                        newest = changed
                 if kept:
                     yield kept
         if self.replication_key is None:
             return
-        if self.tracks_deletions:
-            # The whole collection was read after the run began: the bookmark is where this
-            # run's view ends, which is also where the next run's event replay must start
-            # (the newest change seen may be weeks old, beyond the events Close keeps).
-            unit.bookmark = ctx.sync_start
-        else:
-            unit.bookmark = min(newest, ctx.sync_start) if newest is not None else ctx.bookmark
+        # The whole collection was read after the run began (by Close's clock): the next run
+        # emits what changed since then. Not the newest change seen: a record edited on a page
+        # already read, while a later page held a newer edit, would never be emitted again.
+        unit.bookmark = ctx.sync_start
 
 
 def _parse_or_none(value):

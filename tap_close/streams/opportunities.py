@@ -20,8 +20,10 @@ class Opportunities(WindowedStream):
 
     def window_query(self, lo, hi, boundary, skip):
         since = lo if boundary is None else boundary
-        return with_skip({"date_updated__gte": format_datetime(since), "date_updated__lt": format_datetime(hi),
-                          "_order_by": "date_updated", "_limit": self.page_size}, skip)
+        params = {"date_updated__gte": format_datetime(since), "_order_by": "date_updated", "_limit": self.page_size}
+        if hi is not None:
+            params["date_updated__lt"] = format_datetime(hi)
+        return with_skip(params, skip)
 
     def earliest_record(self, ctx, lo, hi):
         params = {**self.window_query(lo, hi, None, 0), "_limit": 1, "_fields": "id,date_updated"}

@@ -5,6 +5,8 @@
   value, so no request ever needs a deep `_skip` (Close caps it per resource) and a record
   deleted or moved while we page cannot shift an unseen record past us.
 - `cursor_pages`: the event log's opaque `cursor_next`.
+
+(Leads and contacts are read through Close's search API instead: search.py.)
 """
 
 from __future__ import annotations
@@ -16,17 +18,30 @@ from typing import Any, Callable, Iterator
 from ..errors import BadRequestError, CloseAPIError, NotFoundError, UnexpectedResponseError
 
 LOGGER = logging.getLogger("tap_close")
-# Close answers a list request with 404 when the record at that offset was deleted while we
-# paged ("Document has been deleted."). Asking again reads on from the same place.
+# Close answers a list page with 404 when a record it was about to serve was deleted while we
+# paged ("Document has been deleted."), on any page, the first of a window included. Asking
+# again reads on; a path that does not exist answers 404 every time and fails after these.
 DELETED_RETRIES = 5
 # The deepest `_skip` Close is known to accept (activities). Other resources may stop earlier:
 # their 400 is recognised by the walk, not by its message text.
 MAX_SKIP = 250_000
+# Offset pages start this many records before the end of the last page: when records before
+# it were deleted meanwhile (the offsets shift down), the overlap still covers the first
+# unread record, and finding an already-read record in it proves that nothing was skipped.
+OFFSET_OVERLAP = 20
+OFFSET_RESTARTS = 5
 Page = list[dict]
 
 
 def read_page(client, path: str, params: dict) -> tuple[Page, bool]:
-    body = client.get(path, params)
+    for attempt in range(DELETED_RETRIES + 1):
+        try:
+            body = client.get(path, params)
+            break
+        except NotFoundError:
+            if attempt == DELETED_RETRIES:
+                raise
+            LOGGER.info("Close answered 404 on a page of %s (a record deleted as we read); asking again", path)
     data, has_more = body.get("data"), body.get("has_more")
     if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
         raise UnexpectedResponseError(f"Close answered GET {path} without a 'data' list of objects")
@@ -38,29 +53,30 @@ def read_page(client, path: str, params: dict) -> tuple[Page, bool]:
 
 
 def offset_pages(client, path: str, params: dict, page_size: int) -> Iterator[Page]:
-    """Records inserted while we page push the ones already read onto the next page: those
-    are dropped by id against the previous page only, so memory stays one page whatever the
-    collection's size. A record deleted under us makes Close answer 404: the walk starts
-    over, and records emitted before the restart may be emitted again (targets upsert on
-    `id`); none is skipped."""
-    skip, previous, retries = 0, set(), 0
+    """`_skip`/`_limit` paging, for small collections only (their ids are kept to drop
+    repeats). Each page overlaps the previous one (OFFSET_OVERLAP): a page that holds none of
+    the records that ended the previous one means the offsets moved further than the overlap
+    (deletions), and the walk starts over rather than skip a record."""
+    overlap = min(OFFSET_OVERLAP, page_size // 2)   # every page must also reach new records
+    skip, tail, seen, restarts = 0, set(), set(), 0
     while True:
-        try:
-            data, has_more = read_page(client, path, {**params, "_skip": skip, "_limit": page_size})
-        except NotFoundError:
-            if skip == 0 or retries >= DELETED_RETRIES:
-                raise
-            retries += 1
-            LOGGER.info("a record was deleted while paging %s; reading it again from the start", path)
-            skip, previous = 0, set()
+        ask = max(0, skip - overlap)
+        data, has_more = read_page(client, path, {**params, "_skip": ask, "_limit": page_size})
+        ids = [record.get("id") for record in data]
+        if tail and not tail.intersection(ids):
+            restarts += 1
+            if restarts > OFFSET_RESTARTS:
+                raise CloseAPIError(f"{path} kept changing under the tap while it paged; read it again later")
+            LOGGER.info("records of %s were deleted while paging; reading it again from the start", path)
+            skip, tail = 0, set()
             continue
-        fresh = [record for record in data if record.get("id") not in previous] if previous else data
-        previous = {record.get("id") for record in data}
+        fresh = [record for record in data if record.get("id") not in seen]
+        seen.update(ids)
         if fresh:
             yield fresh
         if not has_more:
             return
-        skip += len(data)
+        skip, tail = ask + len(data), set(ids[len(ids) - overlap:]) if overlap else set()
 
 
 @dataclass
@@ -68,8 +84,6 @@ class Keyset:
     """How to walk one sorted query without deep `_skip`."""
     params: Callable[[Any, int], dict]   # (boundary or None, skip) → query, inclusive of boundary
     key: Callable[[dict], Any]           # a record's sort value, at the precision the filter compares
-    step: Callable[[Any], Any] | None = None                  # the first boundary past a tie group
-    split: Callable[[Any], Iterator[Page]] | None = None      # another way through one tie group
 
 
 class _SkipCapReached(Exception):
@@ -82,38 +96,22 @@ def keyset_pages(client, path: str, keyset: Keyset, overlap: int = 10, max_skip:
     Records sharing that key are read again by the next query and dropped by id; when more
     of them share one key than a page holds, `_skip` steps over those already seen, less an
     `overlap` that absorbs deletions among them. When even `_skip` cannot reach the end of a
-    tie group (Close answers 400 past its per-resource `max_skip`), the group is read through
-    `keyset.split` and the walk goes on past it; without a split the run fails loudly
+    tie group (Close answers 400 past its per-resource `max_skip`), the stream fails loudly
     rather than lose records.
     """
-    boundary, seen_at_boundary, retries = None, set(), 0
+    boundary, seen_at_boundary = None, set()
     while True:
         skip = max(0, len(seen_at_boundary) - overlap)
         try:
             if skip > max_skip:
                 raise _SkipCapReached
             data, has_more = read_page(client, path, keyset.params(boundary, skip))
-        except NotFoundError:
-            if (boundary is None and skip == 0) or retries >= DELETED_RETRIES:
-                raise
-            retries += 1
-            LOGGER.info("a record was deleted while paging %s; asking again", path)
-            continue
         except (BadRequestError, _SkipCapReached):
             if skip == 0:
                 raise  # a genuinely bad query, not the skip cap
-            if keyset.split is None or keyset.step is None:
-                raise CloseAPIError(
-                    f"more records of {path} share the sort value {boundary} than Close lets a query "
-                    f"page through (stopped at _skip={skip}); no record was skipped") from None
-            LOGGER.info("%s: more than %d records share %s; reading them another way", path, skip, boundary)
-            for page in keyset.split(boundary):
-                fresh = [record for record in page if record.get("id") not in seen_at_boundary]
-                seen_at_boundary.update(record.get("id") for record in fresh)
-                if fresh:
-                    yield fresh
-            boundary, seen_at_boundary = keyset.step(boundary), set()
-            continue
+            raise CloseAPIError(
+                f"more records of {path} share the sort value {boundary} than Close lets a query "
+                f"page through (stopped at _skip={skip}); no record was skipped") from None
         fresh = [record for record in data if record.get("id") not in seen_at_boundary] \
             if seen_at_boundary else data
         if fresh:

@@ -20,9 +20,10 @@ class Tasks(WindowedStream):
     event_object_types = ("task.",)   # task.lead, task.email_followup, ...
 
     def window_query(self, lo, hi, boundary, skip):
-        params = {"_type": "all", "date_updated__gte": format_datetime(lo),
-                  "date_updated__lt": format_datetime(hi), "_order_by": "date_created",
+        params = {"_type": "all", "date_updated__gte": format_datetime(lo), "_order_by": "date_created",
                   "_limit": self.page_size}
+        if hi is not None:
+            params["date_updated__lt"] = format_datetime(hi)
         if boundary is not None:
             params["date_created__gte"] = format_datetime(boundary)
         return with_skip(params, skip)

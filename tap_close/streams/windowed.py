@@ -8,7 +8,7 @@ from functools import partial
 from typing import Any, ClassVar, Iterator
 
 from ..timeutil import parse_datetime
-from .base import Stream, StreamContext, Unit, date_windows, window_label
+from .base import LATE_VISIBILITY, Stream, StreamContext, Unit, date_windows, window_label
 from .paging import Keyset, keyset_pages
 
 
@@ -21,7 +21,13 @@ class WindowedStream(Stream):
     sort_field: ClassVar[str]        # the field keyset paging re-anchors on
 
     def window_start(self, ctx: StreamContext) -> datetime:
-        return ctx.bookmark or ctx.start_date
+        if ctx.bookmark is None:
+            return ctx.start_date
+        return max(ctx.start_date, ctx.bookmark - self.reread(ctx))
+
+    def reread(self, ctx: StreamContext) -> timedelta:
+        """How far below the bookmark a run reads again."""
+        return LATE_VISIBILITY
 
     def windows(self, ctx: StreamContext) -> list[tuple[datetime, datetime, datetime]]:
         """(lo, hi, bookmark once written) for each window, oldest first."""
@@ -34,8 +40,13 @@ class WindowedStream(Stream):
         windows = self.windows(ctx)
         if not windows:
             yield Unit(label="no records", fetch=lambda unit: iter(()), bookmark=self.bookmark_ceiling(ctx))
-        for lo, hi, bookmark in windows:
-            yield Unit(label=window_label(lo, hi), fetch=partial(self.fetch_window, ctx, lo, hi), bookmark=bookmark)
+        for number, (lo, hi, bookmark) in enumerate(windows, 1):
+            # The newest window is read to the moment it is read: a write Close stamped just
+            # before the run (after the estimate of Close's "now", a lower bound) comes now
+            # rather than next run. Its bookmark stays at the run's start all the same.
+            reach = None if number == len(windows) else hi
+            yield Unit(label=window_label(lo, reach), fetch=partial(self.fetch_window, ctx, lo, reach),
+                       bookmark=bookmark)
 
     def bookmark_ceiling(self, ctx: StreamContext) -> datetime:
         """The furthest this run may move the bookmark."""
@@ -54,15 +65,16 @@ class WindowedStream(Stream):
         """A time at or before the first record in [lo, hi), or None when there is none."""
         return lo
 
-    def fetch_window(self, ctx: StreamContext, lo: datetime, hi: datetime, unit: Unit) -> Iterator[list[dict]]:
+    def fetch_window(self, ctx: StreamContext, lo: datetime, hi: datetime | None, unit: Unit) -> Iterator[list[dict]]:
         return keyset_pages(ctx.client, self.path, self.keyset(ctx, lo, hi))
 
-    def keyset(self, ctx: StreamContext, lo: datetime, hi: datetime) -> Keyset:
+    def keyset(self, ctx: StreamContext, lo: datetime, hi: datetime | None) -> Keyset:
         return Keyset(params=lambda boundary, skip: {**self.window_query(lo, hi, boundary, skip),
                                                      **self.fields_param(ctx)},
                       key=self.sort_key)
 
-    def window_query(self, lo: datetime, hi: datetime, boundary: Any, skip: int) -> dict:
+    def window_query(self, lo: datetime, hi: datetime | None, boundary: Any, skip: int) -> dict:
+        """The query of one window, [lo, hi) (hi None: no upper bound), from `boundary` on."""
         raise NotImplementedError
 
     def sort_key(self, record: dict) -> Any:

@@ -32,6 +32,10 @@ def test_deleted_404_mid_pagination(fresh):
     r = api.get("/activity/", _skip=5, _limit=5)
     assert r.status_code == 404 and r.json() == {"error": "Empty query: Document has been deleted."}
     assert api.get("/activity/", _skip=6, _limit=5).status_code == 200
+    sb.faults.deleted_404(1, group="opportunity", any_page=True)
+    first = api.get("/opportunity/", _limit=5)
+    assert first.status_code == 404 and first.json() == {"error": "Empty query: Document has been deleted."}
+    assert api.get("/opportunity/", _limit=5).status_code == 200
 
 
 def test_rate_limit_storm(fresh):
