@@ -46,6 +46,7 @@ MAX_RATE_LIMIT_TRIES = 30     # 429s are normal under load; each waits as Close 
 # with `x-http-method-override: GET` and the parameters in the body.
 MAX_QUERY_LENGTH = 3000
 METHOD_OVERRIDE = {"x-http-method-override": "GET"}
+PLANNING_EXTRA_CONNECTIONS = 4
 # Close's Advanced Filtering API: a POSTed JSON query, its own endpoint group.
 SEARCH_PATH = "data/search"
 
@@ -109,8 +110,10 @@ class CloseClient:
         self.pacer = pacer or Pacer(sleep=self._wait)
         self.clock = CloseClock()     # Close's "now", from its responses' Date headers
         # Every worker thread keeps its connection: without a pool as large as the concurrency,
-        # requests would close and reopen connections all run long. Retries are ours (below).
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(1, config.max_concurrency), max_retries=0)
+        # requests would close and reopen connections all run long. Planning may run a few
+        # more at once (the activities stream's probes). Retries are ours (below).
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=config.max_concurrency + PLANNING_EXTRA_CONNECTIONS,
+                              max_retries=0)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
 
