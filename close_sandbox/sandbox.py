@@ -58,6 +58,7 @@ class Sandbox:
         self._thread = None
         self.url = None
         self._app = App(self)
+        self._writers = []
 
     # -- lifecycle --------------------------------------------------------------
     def start(self, port=None):
@@ -73,6 +74,8 @@ class Sandbox:
         return self
 
     def stop(self):
+        for writer in self._writers:
+            writer.stop(raise_error=False)
         srv, self._server = self._server, None
         if srv is None:
             return
@@ -183,4 +186,6 @@ class Sandbox:
         """A Writer changing this organization at `rate` writes per second once started
         (`.start()`/`.stop()` or `with`): `kinds` among lead, contact, opportunity, task,
         activity, user (default all)."""
-        return Writer(self.store, rate=rate, kinds=WRITER_KINDS if kinds is None else kinds, seed=seed)
+        writer = Writer(self.store, rate=rate, kinds=WRITER_KINDS if kinds is None else kinds, seed=seed)
+        self._writers.append(writer)   # stopped by stop(): no write outlives the server
+        return writer
