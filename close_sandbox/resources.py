@@ -6,6 +6,9 @@ from collections import OrderedDict
 
 from . import activities, eventlog, leadquery, params as P, records, tasks as task_builders, timefmt
 from .customfields import MODEL_NAMES as CF_MODELS, OBJECT_TYPES as CF_TYPES
+from . import custom_objects
+from . import org_tables
+from . import sequences as sequence_endpoints
 
 LEAD_ONLY_ACTIVITY_FILTERS = ("user_id", "user_id__in", "contact_id", "contact_id__in", "_type", "_type__in")
 TASK_ORDERS = {"date": ("date", False), "-date": ("date", True),
@@ -284,8 +287,6 @@ def tasks_(sb, params, rid=None):
 
 # -- custom fields and configuration objects ----------------------------------
 def custom_fields(sb, params, object_type=None, rid=None):
-    if object_type == "custom_object_type" and not rid:
-        return _static_list(sb, "custom_field", params, list)     # exists in Close; no custom objects here
     if object_type not in CF_TYPES:
         raise P.ApiError(404, P.NOT_FOUND)
     defs = sb.store.cf[object_type]
@@ -399,6 +400,14 @@ def route(segs):
         return "me", me, ()
     if head in simple and len(rest) <= 1:
         return head, simple[head], tuple(rest)
+    if head in org_tables.ROUTES and len(rest) <= 1:     # templates, roles, groups, smart views, numbers
+        return head, org_tables.ROUTES[head], tuple(rest)
+    if head in sequence_endpoints.ROUTES and len(rest) <= 1:   # sequences and their subscriptions
+        return head, sequence_endpoints.ROUTES[head], tuple(rest)
+    if head in custom_objects.ROUTES and len(rest) <= 1:     # custom object types and instances
+        return head, custom_objects.ROUTES[head], tuple(rest)
+    if head in ("custom_field", "custom_fields") and rest[:1] == ["custom_object_type"] and len(rest) <= 2:
+        return "custom_field", custom_objects.field_definitions, tuple(rest[1:])
     if head in ("custom_field", "custom_fields") and 1 <= len(rest) <= 2:
         return "custom_field", custom_fields, tuple(rest)
     if head == "status" and 1 <= len(rest) <= 2 and rest[0] in ("lead", "opportunity"):

@@ -20,7 +20,7 @@ import re
 import time
 import zlib
 
-from . import customfields, params as P, timefmt
+from . import custom_objects, customfields, params as P, timefmt
 
 # -- constants ------------------------------------------------------------------------------------
 DEFAULT_LIMIT = 100           # [I] Close's list default (close-api.md 4.1); §Q1 gives no search default
@@ -29,11 +29,14 @@ PRECISIONS = {"us": 1, "ms": 1000, "s": timefmt.SECOND}     # Sandbox(search_tim
 INDEXED = ("date_created", "date_updated")   # the collections' sorted indexes (collection.py)
 SORTABLE = INDEXED            # §Q1 1.4: MAKO sorts on both; other sort fields are not modelled [I]
 
-# Searchable object types the sandbox serves: (Store collection attribute). §Q1 1.1-1.2.
-MODELLED_TYPES = {"lead": "leads", "contact": "contacts", "opportunity": "opportunities"}
+# Searchable object types the sandbox serves: where each one's records are. §Q1 1.1-1.2; custom
+# objects: Close docs OAS `/custom_object/` ("you will need to use Advanced Filtering"), AB-UTILS.
+MODELLED_TYPES = {"lead": lambda sb: sb.store.leads, "contact": lambda sb: sb.store.contacts,
+                  "opportunity": lambda sb: sb.store.opportunities,
+                  "custom_object": lambda sb: custom_objects.of(sb).instances}
 # Object types Close searches that the sandbox does not model: 400 "not modelled" rather than a
 # silent empty answer, so a tap never mistakes a sandbox gap for "no records" (§Q1 1.2).
-KNOWN_UNMODELLED_TYPES = {"custom_object", "contact_email", "activity.call", "activity.email",
+KNOWN_UNMODELLED_TYPES = {"contact_email", "activity.call", "activity.email",
                           "activity.email_thread", "activity.sms", "activity.meeting", "activity.note",
                           "activity.lead_status_change", "activity.opportunity_status_change",
                           "activity.task_completed", "activity.custom_activity"}
@@ -140,8 +143,8 @@ class SearchRequest:
             invalid("query", "This field is required.")
         query = body["query"]
         self.object_type = searched_type(query)
-        self.coll = getattr(sb.store, MODELLED_TYPES[self.object_type])
-        scope = Scope(sb.store, self.coll, self.object_type, self.unit)
+        self.coll = MODELLED_TYPES[self.object_type](sb)
+        scope = Scope(self.coll, self.object_type, self.unit, custom_field_types(sb, self.object_type))
         self.predicate = compile_node(query, scope)
         self.ranges = index_ranges(query, scope)
         self.sort = parse_sort(body.get("sort"), self.object_type)
@@ -251,18 +254,26 @@ def searched_type(query):
     return object_type
 
 
+def custom_field_types(sb, object_type):
+    """{custom field id: Close type} of the definitions that apply to the searched type: a custom
+    object's are its types' (custom_objects.py), the others' the store's own and shared ones."""
+    if object_type == "custom_object":
+        return custom_objects.of(sb).field_types()
+    return {d["id"]: d["type"] for d in customfields.fields_for(sb.store.cf, object_type)}
+
+
 class Scope:
     """What conditions are checked against: the searched type, its fields and custom fields,
     and the time unit dates are truncated to."""
 
-    def __init__(self, store, coll, object_type, unit):
+    def __init__(self, coll, object_type, unit, custom):
         self.object_type = object_type
         self.unit = unit
         sample = next(iter(coll.by_id.values()), None)
         # Every record of one kind has the same keys (records.py); custom.cf_* vary per record.
         self.regular = None if sample is None else {k for k in sample if not k.startswith("custom.")}
         self.date_fields = set(INDEXED) | set(OTHER_DATE_FIELDS.get(object_type, ()))
-        self.custom = {d["id"]: d["type"] for d in customfields.fields_for(store.cf, object_type)}
+        self.custom = custom
 
 
 def compile_node(node, scope):

@@ -11,12 +11,15 @@ from importlib import resources
 
 LOGGER = logging.getLogger("tap_close")
 
-CUSTOM_FIELD_OBJECT_TYPES = ("lead", "contact", "opportunity", "activity", "shared")
+# `custom_object_type`: the fields of custom object types (GET /custom_field/custom_object_type/,
+# Close docs: developer.close.com/api/resources/custom-fields/custom-fields-custom-object).
+CUSTOM_FIELD_OBJECT_TYPES = ("lead", "contact", "opportunity", "activity", "shared", "custom_object_type")
 # Shared custom fields list the object types they are attached to; custom activity types
-# carry activity custom fields.
+# carry activity custom fields, custom object types their instances' fields (Close docs: shared
+# custom fields, association `object_type` `custom_object_type`).
 SHARED_ASSOCIATION_TO_OBJECT_TYPE = {
     "lead": "lead", "contact": "contact", "opportunity": "opportunity",
-    "custom_activity_type": "activity", "activity": "activity",
+    "custom_activity_type": "activity", "activity": "activity", "custom_object_type": "custom_object_type",
 }
 
 _CLOSE_TYPE_TO_SCHEMA = {

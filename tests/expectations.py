@@ -1,13 +1,22 @@
 """What a sync must deliver, computed from the sandbox's own data by the stream rules."""
 
+from close_sandbox import org_tables
+from close_sandbox import custom_objects
+from close_sandbox import sequences as sandbox_sequences
 from tap_close.streams.event_log import HORIZON_MARGIN, RETENTION
 from tap_close.timeutil import parse_datetime
 
 # What a run without a catalog syncs: every stream.
 STREAMS = ("activities", "contacts", "custom_activities", "custom_activity_types", "custom_fields", "event_log",
+           "custom_object_types", "custom_objects",
            "lead_statuses", "leads", "opportunities", "opportunity_statuses", "pipelines", "tasks", "users")
+STREAMS += ("email_templates", "groups", "phone_numbers", "roles", "smart_views", "sms_templates")   # organization tables
+STREAMS += ("sequence_subscriptions", "sequences")
 # Small configuration tables read whole every run, without a bookmark.
 FULL_TABLE = ("custom_activity_types", "lead_statuses", "opportunity_statuses", "pipelines")
+FULL_TABLE += ("custom_object_types",)
+FULL_TABLE += ("email_templates", "groups", "phone_numbers", "roles", "smart_views", "sms_templates")   # organization tables
+FULL_TABLE += ("sequences",)
 BOOKMARKED = tuple(s for s in STREAMS if s not in FULL_TABLE)
 # What `meltano select tap-close '*.*'` (demo/select_all.py) syncs: every stream.
 ALL_STREAMS = tuple(sorted(STREAMS))
@@ -30,10 +39,20 @@ def expected_ids(sb, start, run_started):
         "pipelines": {r["id"] for r in sb.store.ctx.pipelines},
         "custom_activity_types": {r["id"] for r in sb.store.ctx.custom_activity_types},
         "users": {r["id"] for r in sb.store.records("user")},
-        "custom_fields": {r["id"] for r in sb.store.records("custom_field")},
+        "custom_fields": {r["id"] for r in sb.store.records("custom_field") + custom_objects.of(sb).definitions},
+        "custom_object_types": {r["id"] for r in custom_objects.of(sb).types},
+        "custom_objects": since(custom_objects.of(sb).records(), "date_updated", start),
         "leads": since(sb.store.records("lead"), "date_updated", start),
         "tasks": since(sb.store.records("task"), "date_updated", start),
         "activities": since(activities, "date_created", start),
+        "sequences": {r["id"] for r in sandbox_sequences.sequences(sb)},
+        "sequence_subscriptions": {r["id"] for r in sandbox_sequences.subscriptions(sb)},   # all on a first sync
+        "email_templates": {r["id"] for r in org_tables.of(sb).records("email_template")},
+        "sms_templates": {r["id"] for r in org_tables.of(sb).records("sms_template")},
+        "roles": {r["id"] for r in org_tables.of(sb).records("role")},
+        "groups": {r["id"] for r in org_tables.of(sb).records("group")},
+        "smart_views": {r["id"] for r in org_tables.of(sb).records("saved_search")},
+        "phone_numbers": {r["id"] for r in org_tables.of(sb).records("phone_number")},
         "event_log": {r["id"] for r in sb.store.records("event")
                       if parse_datetime(r["date_updated"]) >= max(start, horizon)},
     }

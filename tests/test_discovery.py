@@ -12,8 +12,13 @@ EXPECTED_STREAMS = {"activities", "contacts", "custom_activities", "custom_activ
                     "event_log", "lead_statuses", "leads", "opportunities", "opportunity_statuses", "pipelines",
                     "tasks", "users"}
 FULL_TABLE = {"custom_activity_types", "lead_statuses", "opportunity_statuses", "pipelines"}
+ORG_TABLES = {"email_templates", "groups", "phone_numbers", "roles", "smart_views", "sms_templates"}
+EXPECTED_STREAMS, FULL_TABLE = EXPECTED_STREAMS | ORG_TABLES, FULL_TABLE | ORG_TABLES   # streams/org_tables.py
+EXPECTED_STREAMS |= {"custom_object_types", "custom_objects"}; FULL_TABLE |= {"custom_object_types"}   # custom objects
+EXPECTED_STREAMS |= {"sequences", "sequence_subscriptions"}; FULL_TABLE |= {"sequences"}   # streams/sequences.py
 OFF_BY_DEFAULT = set()   # every stream is cheap enough to be on by default
 DELETABLE = {"activities", "contacts", "custom_activities", "leads", "opportunities", "tasks"}
+DELETABLE |= {"custom_objects"}   # Close logs custom_object deleted events
 
 
 @pytest.fixture(scope="module")

@@ -75,6 +75,9 @@ def test_meltano_discover_select_and_run_twice_then_after_a_failure(project):
     catalog = json.loads(run("invoke", "tap-close", "--discover").stdout)
     assert {s["tap_stream_id"] for s in catalog["streams"]} == {
         "activities", "contacts", "custom_activities", "custom_activity_types", "custom_fields", "event_log",
+        "custom_object_types", "custom_objects",
+        "sequence_subscriptions", "sequences",
+        "email_templates", "groups", "phone_numbers", "roles", "smart_views", "sms_templates",
         "lead_statuses", "leads", "opportunities", "opportunity_statuses", "pipelines", "tasks", "users"}
     for stream in ("leads", "tasks", "users"):
         run("select", "tap-close", stream, "*")
