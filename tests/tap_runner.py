@@ -39,6 +39,19 @@ def tap_config(sb, start: str, **extra) -> dict:
     return {"api_key": sb.api_key, "start_date": start, "base_url": sb.url, **extra}
 
 
+def select(catalog: dict, streams, deselect=()) -> dict:
+    """A copy of `catalog` with only `streams` selected, and the (stream, field) pairs of
+    `deselect` left out."""
+    catalog = json.loads(json.dumps(catalog))
+    for entry in catalog["streams"]:
+        for item in entry["metadata"]:
+            if item["breadcrumb"] == []:
+                item["metadata"]["selected"] = entry["tap_stream_id"] in streams
+            elif (entry["tap_stream_id"], item["breadcrumb"][-1]) in deselect:
+                item["metadata"]["selected"] = False
+    return catalog
+
+
 def write_json(path: Path, value) -> str:
     path.write_text(json.dumps(value))
     return str(path)

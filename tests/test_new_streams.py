@@ -8,7 +8,7 @@ import math
 import pytest
 
 from tap_close.timeutil import parse_datetime
-from tap_runner import run_tap, tap_config
+from tap_runner import run_tap, select, tap_config
 from validation import assert_records_valid, schema_changes
 
 START = "2025-06-01T00:00:00Z"
@@ -27,12 +27,7 @@ def org(module_sandbox_factory):
 @pytest.fixture(scope="module")
 def catalog(org, tmp_path_factory):
     catalog = json.loads(run_tap(["--discover"], tmp_path_factory.mktemp("disc"), config=config_for(org)).stdout)
-    for entry in catalog["streams"]:
-        for item in entry["metadata"]:
-            if item["breadcrumb"] == []:
-                item["metadata"]["selected"] = entry["tap_stream_id"] in ("contacts", "opportunities",
-                                                                          "custom_activities", *DIMENSIONS)
-    return catalog
+    return select(catalog, ("contacts", "opportunities", "custom_activities", *DIMENSIONS))
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 from close_sandbox import org_tables
 from tap_close.errors import NotFoundError
 from tap_close.streams import STREAMS, StreamContext
-from tap_runner import run_tap, tap_config
+from tap_runner import run_tap, select, tap_config
 from validation import assert_records_valid, schema_changes
 
 START = "2025-06-01T00:00:00Z"
@@ -22,18 +22,6 @@ MINE = tuple(TABLES)
 @pytest.fixture(scope="module")
 def org(module_sandbox_factory):
     return module_sandbox_factory(seed=44, leads=15, activities_per_lead=1, events=20, days=60)
-
-
-def select(catalog, streams, deselect=()):
-    """The catalog with only `streams` selected, and the (stream, field) pairs of `deselect` off."""
-    catalog = json.loads(json.dumps(catalog))
-    for entry in catalog["streams"]:
-        for item in entry["metadata"]:
-            if item["breadcrumb"] == []:
-                item["metadata"]["selected"] = entry["tap_stream_id"] in streams
-            elif (entry["tap_stream_id"], item["breadcrumb"][-1]) in deselect:
-                item["metadata"]["selected"] = False
-    return catalog
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 from close_sandbox import sequences as sandbox_sequences
 from tap_close.streams.base import LATE_VISIBILITY
 from tap_close.timeutil import now_utc, parse_datetime
-from tap_runner import run_tap, tap_config
+from tap_runner import run_tap, select, tap_config
 from validation import assert_records_valid, schema_changes
 
 # Inside the organization's year of data, so that some subscriptions are older than it.
@@ -31,10 +31,7 @@ def org(module_sandbox_factory):
 def catalog(org, tmp_path_factory):
     discovered = run_tap(["--discover"], tmp_path_factory.mktemp("disc"), config=config_for(org))
     assert discovered.returncode == 0, discovered.stderr[-2000:]
-    catalog = json.loads(discovered.stdout)
-    for entry in catalog["streams"]:
-        entry["metadata"][0]["metadata"]["selected"] = entry["tap_stream_id"] in STREAMS
-    return catalog
+    return select(json.loads(discovered.stdout), STREAMS)
 
 
 @pytest.fixture(scope="module")
