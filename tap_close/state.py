@@ -1,7 +1,17 @@
 """The Singer state: `{"bookmarks": {stream: {replication key: RFC 3339}}, "currently_syncing": stream|null}`.
 
 Meltano deep-merges the states a failed run printed into the last good one and never removes
-keys, so a key is cleared by writing null, and null reads as absent.
+keys, so a key is cleared by writing null, and null reads as absent; a list is replaced whole
+(Meltano's merge does not merge lists element by element).
+
+Beside its bookmark, a stream may record the ranges of its replication key read completely
+beyond it (units finished out of order, before the ones below them):
+`"finished": [[lo, hi], ...]` (each [lo, hi) fully written; sorted, adjacent ranges merged,
+none at or below the bookmark) and `"finished_since"`, the start of the earliest run whose
+reads they record (a record edited after that may have been read before its edit: the event
+log is replayed from there, changes.py). A resumed run skips these ranges, so it repeats at
+most the units in flight when the previous run stopped. As the bookmark reaches a range, it
+jumps to the range's end and the range is dropped; both keys are null when no range is left.
 """
 
 from __future__ import annotations
@@ -13,6 +23,8 @@ from datetime import datetime, timedelta
 from .timeutil import format_datetime, parse_datetime
 
 LOGGER = logging.getLogger("tap_close")
+FINISHED = "finished"
+FINISHED_SINCE = "finished_since"
 
 
 class State:
@@ -72,10 +84,9 @@ class State:
         return value
 
     def advance_bookmark(self, stream: str, key: str, value: datetime) -> None:
-        """Move the bookmark forward (never back: a lookback re-read must not lower it)."""
-        entry = self.value["bookmarks"].get(stream)
-        if not isinstance(entry, dict):
-            entry = self.value["bookmarks"][stream] = {}
+        """Move the bookmark forward (never back: a lookback re-read must not lower it), and on
+        over the finished ranges it reaches."""
+        entry = self._entry(stream)
         current = entry.get(key)
         try:
             if current is not None and parse_datetime(current) >= value:
@@ -83,6 +94,67 @@ class State:
         except ValueError:
             pass
         entry[key] = format_datetime(value)
+        self._compact(entry, key)
+
+    # -- finished ranges beyond the bookmark -------------------------------------------------
+    def finished(self, stream: str, key: str, ceiling: datetime,
+                 slack: timedelta = timedelta(0)) -> tuple[list[tuple[datetime, datetime]], datetime | None]:
+        """(the ranges recorded finished beyond the bookmark, the earliest run start that read
+        them). Unusable entries are ignored with a warning: the ranges are then read again,
+        nothing is lost. A range reaching past Close's now (a host with a wrong clock) too."""
+        entry = self.value["bookmarks"].get(stream)
+        if not isinstance(entry, dict) or entry.get(FINISHED) is None:
+            return [], None
+        ranges = _parse_ranges(entry.get(FINISHED))
+        if ranges == []:
+            return [], None
+        since = _parse_time(entry.get(FINISHED_SINCE))
+        if ranges is None or since is None:
+            LOGGER.warning("state %s.%s is not a list of [from, to] date-time pairs with a %s; reading those "
+                           "ranges again", stream, FINISHED, FINISHED_SINCE)
+            return [], None
+        bookmark = _parse_time(entry.get(key))
+        ranges = [(lo, hi) for lo, hi in _merged(ranges)
+                  if hi <= ceiling + slack and (bookmark is None or hi > bookmark)]
+        return ranges, (since if ranges else None)
+
+    def add_finished(self, stream: str, key: str, lo: datetime, hi: datetime, run_start: datetime) -> None:
+        """Record [lo, hi) as fully written (a unit done before those below it), read by a run
+        that started at `run_start`."""
+        entry = self._entry(stream)
+        ranges = _parse_ranges(entry.get(FINISHED)) or []
+        since = _parse_time(entry.get(FINISHED_SINCE))
+        entry[FINISHED] = _encode(ranges + [(lo, hi)])
+        entry[FINISHED_SINCE] = format_datetime(min(run_start, since) if since else run_start)
+        # Not over the bookmark, even when the range begins below it: units before this one (the
+        # event-log replay that must start from the bookmark) may not be done yet. The bookmark
+        # passes the range when the units in order reach it (advance_bookmark).
+        self._compact(entry, key, extend=False)
+
+    def _entry(self, stream: str) -> dict:
+        entry = self.value["bookmarks"].get(stream)
+        if not isinstance(entry, dict):
+            entry = self.value["bookmarks"][stream] = {}
+        return entry
+
+    @staticmethod
+    def _compact(entry: dict, key: str, extend: bool = True) -> None:
+        """Merge adjacent ranges and drop those the bookmark covers; with `extend` (the bookmark
+        was just moved by units complete in order), a range starting at or below the bookmark
+        extends it (every record below the bookmark and in the range is written)."""
+        if entry.get(FINISHED) is None:
+            return
+        ranges = _merged(_parse_ranges(entry.get(FINISHED)) or [])
+        bookmark = _parse_time(entry.get(key))
+        if bookmark is not None:
+            ranges = [(lo, hi) for lo, hi in ranges if hi > bookmark]
+            while extend and ranges and ranges[0][0] <= bookmark:
+                lo, hi = ranges.pop(0)
+                bookmark = hi
+                entry[key] = format_datetime(hi)
+        entry[FINISHED] = _encode(ranges) if ranges else None
+        if not ranges:
+            entry[FINISHED_SINCE] = None   # cleared by null: Meltano's merge keeps a removed key
 
     # -- full-table versions (ACTIVATE_VERSION) ----------------------------------------------
     def table_version(self, stream: str) -> tuple[int | None, bool]:
@@ -107,3 +179,42 @@ class State:
 
     def to_dict(self) -> dict:
         return self.value
+
+
+def _parse_time(raw) -> datetime | None:
+    if not isinstance(raw, str):
+        return None
+    try:
+        return parse_datetime(raw)
+    except ValueError:
+        return None
+
+
+def _parse_ranges(raw) -> list[tuple[datetime, datetime]] | None:
+    """[[lo, hi], ...] as date-time pairs; None when anything in it is not one."""
+    if not isinstance(raw, list):
+        return None
+    ranges = []
+    for item in raw:
+        if not isinstance(item, list) or len(item) != 2:
+            return None
+        lo, hi = _parse_time(item[0]), _parse_time(item[1])
+        if lo is None or hi is None or hi < lo:
+            return None
+        ranges.append((lo, hi))
+    return ranges
+
+
+def _merged(ranges: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """Sorted, overlapping and adjacent ranges merged into one."""
+    merged: list[tuple[datetime, datetime]] = []
+    for lo, hi in sorted(ranges):
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+def _encode(ranges: list[tuple[datetime, datetime]]) -> list[list[str]]:
+    return [[format_datetime(lo), format_datetime(hi)] for lo, hi in _merged(ranges)]

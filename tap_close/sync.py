@@ -131,6 +131,7 @@ class StreamRun:
     in_flight: int = 0
     done: set = field(default_factory=set)
     committed: int = 0               # units[:committed] are all written and bookmarked
+    recorded: bool = False           # a finished range went into the state: a STATE is due
     version: int | None = None       # FULL_TABLE: this pass's table version (ACTIVATE_VERSION)
     first_version: bool = False      # no version in the state yet: activate at the start too
     count: int = 0
@@ -178,10 +179,12 @@ class Sync:
     # -- planning ---------------------------------------------------------------------------
     def plan(self, selected: SelectedStream) -> StreamRun:
         stream = STREAMS[selected.tap_stream_id]
-        bookmark = None
+        bookmark, finished, finished_since = None, [], None
         if selected.replication_method == "INCREMENTAL":
             bookmark = self.state.bookmark(stream.tap_stream_id, stream.replication_key, self.sync_start,
                                            ESTIMATE_SLACK)
+            finished, finished_since = self.state.finished(stream.tap_stream_id, stream.replication_key,
+                                                           self.sync_start, ESTIMATE_SLACK)
         ctx = StreamContext(
             client=self.client, start_date=self.config.start_date, sync_start=self.sync_start,
             bookmark=bookmark, fields=selected.fields if selected.deselected else None,
@@ -189,6 +192,7 @@ class Sync:
             emit_deletes=self.config.emit_deletes, late_edits=self.config.late_activity_edits,
             event_feed=self.event_feed, record_fields=frozenset(selected.fields),
             current_custom_fields=self.current_custom_fields,
+            finished=tuple(finished), finished_since=finished_since,
         )
         transformer = RecordTransformer(stream.tap_stream_id, selected.schema, selected.deselected)
         try:
@@ -284,6 +288,7 @@ class Sync:
                 run.in_flight -= 1
                 if kind == "done" and not run.failed:
                     run.done.add(index)
+                    self._record_finished(run, index)
                     self._commit(run)
                 elif kind == "error":
                     self._unit_failed(run, payload)
@@ -388,9 +393,19 @@ class Sync:
             LOGGER.info("%s: %d records so far, reading %s", run.stream_id, run.count, run.units[index].label)
             metrics.record_count(run.stream_id, run.count)
 
+    def _record_finished(self, run: StreamRun, index: int) -> None:
+        """A unit written before those below it: its range goes into the state (printed by
+        _commit), so that a resumed run does not read it again. One the bookmark is about to
+        pass needs no record."""
+        span = run.units[index].span
+        if span is None or index == run.committed:
+            return
+        self.state.add_finished(run.stream_id, run.stream.replication_key, *span, run_start=self.sync_start)
+        run.recorded = True
+
     def _commit(self, run: StreamRun) -> None:
         """Move the bookmark over the units now complete in order, then print a STATE."""
-        moved = False
+        moved, run.recorded = run.recorded, False
         while run.committed in run.done:
             unit = run.units[run.committed]
             if unit.bookmark is not None:

@@ -22,6 +22,16 @@ BOOKMARKED = tuple(s for s in STREAMS if s not in FULL_TABLE)
 ALL_STREAMS = tuple(sorted(STREAMS))
 
 
+# What a stream's state entry holds beside its bookmark: the date windows finished beyond it
+# (tap_close/state.py), null once the bookmark has caught up.
+PROGRESS_KEYS = ("finished", "finished_since")
+
+
+def bookmark_entry(entry) -> dict:
+    """A stream's state entry without its record of windows finished beyond the bookmark."""
+    return {key: value for key, value in (entry or {}).items() if key not in PROGRESS_KEYS}
+
+
 def since(records, field, bound):
     return {r["id"] for r in records if parse_datetime(r[field]) >= bound}
 

@@ -34,7 +34,7 @@ from datetime import timedelta
 
 import pytest
 
-from expectations import STREAMS
+from expectations import STREAMS, bookmark_entry
 from tap_close.streams.event_log import HORIZON_MARGIN, RETENTION
 from tap_close.timeutil import format_datetime, parse_datetime
 from tap_runner import run_tap, tap_config
@@ -156,7 +156,7 @@ def bookmarks_after(state: dict, close_now) -> dict[str, str]:
     """Bookmarks (every date-time in the state's bookmarks) later than Close's `close_now`."""
     late = {}
     for stream, entry in state["bookmarks"].items():
-        for key, value in (entry or {}).items():
+        for key, value in bookmark_entry(entry).items():
             if key in ("version", "version_complete") or value is None:
                 continue
             if parse_datetime(value) > close_now:

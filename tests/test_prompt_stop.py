@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from expectations import bookmark_entry
 from tap_close.timeutil import parse_datetime
 from tap_runner import tap_config, write_json
 
@@ -169,7 +170,8 @@ def bookmark_regressions(before: dict, after: dict) -> list[str]:
         if not isinstance(final, dict):
             problems.append(f"{stream}: bookmark dropped")
             continue
-        for key, value in entry.items():
+        # (The windows finished beyond a bookmark come and go as the bookmark passes them.)
+        for key, value in bookmark_entry(entry).items():
             if key == "version_complete":
                 if value and final.get("version") == entry.get("version") and not final.get(key):
                     problems.append(f"{stream}: completed version marked incomplete")

@@ -37,6 +37,10 @@ class StreamContext:
     event_feed: object = None        # the run's shared walk of the event log (streams/event_feed.py)
     record_fields: frozenset = frozenset()   # the selected fields: what a record may carry
     current_custom_fields: object = None     # the run's live custom field definitions (custom_field_definitions.py)
+    # Ranges [lo, hi) of the replication key a previous run wrote completely beyond the
+    # bookmark (state.py), and the earliest start of the runs that read them.
+    finished: tuple = ()
+    finished_since: datetime | None = None
 
 
 @dataclass
@@ -45,6 +49,9 @@ class Unit:
     label: str
     fetch: Callable[["Unit"], Iterator[list[dict]]]
     bookmark: datetime | None = None   # what the stream's bookmark becomes when this unit is written
+    # [lo, hi) of the replication key this unit reads completely: recorded in the state as
+    # finished when the unit is written, so a resumed run need not read it again.
+    span: tuple[datetime, datetime] | None = None
 
     def pages(self) -> Iterator[list[dict]]:
         return self.fetch(self)
@@ -126,6 +133,11 @@ class Stream:
 
     def read_units(self, ctx: StreamContext) -> Iterator[Unit]:
         raise NotImplementedError
+
+    def skipped_ranges(self, ctx: StreamContext) -> list[tuple[datetime, datetime]]:
+        """Ranges of the replication key above the re-read start that this run does not read
+        (finished by an earlier run); only streams whose units have spans skip any."""
+        return []
 
     def fields_param(self, ctx: StreamContext) -> dict:
         """`_fields` asks Close for the selected fields only (plus what paging needs); the

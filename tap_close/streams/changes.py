@@ -45,9 +45,10 @@ DELETIONS_PER_PAGE = 500
 
 def change_unit(stream: Stream, ctx: StreamContext) -> Unit | None:
     actions = wanted_actions(stream, ctx)
-    if not actions or ctx.bookmark is None:
+    anchor = replay_anchor(ctx)
+    if not actions or anchor is None:
         return None   # a first sync reads everything that exists: nothing to delete or re-read
-    since = ctx.bookmark - RESCAN
+    since = anchor - RESCAN
     horizon = ctx.sync_start - RETENTION + HORIZON_MARGIN
     if since < horizon:
         LOGGER.warning("%s: the bookmark is older than the 30 days of events Close keeps; %s from %s to %s "
@@ -61,6 +62,16 @@ def change_unit(stream: Stream, ctx: StreamContext) -> Unit | None:
         ctx.event_feed.need(since, families)
     return Unit(label=f"changes since {format_datetime(since)}", bookmark=None,
                 fetch=partial(_replay, stream, ctx, since, actions))
+
+
+def replay_anchor(ctx: StreamContext) -> datetime | None:
+    """Where the replay starts (less RESCAN): the bookmark, or, when ranges a run finished
+    beyond it are skipped, the start of the earliest run that read them, whichever is older.
+    A skipped range's records were read after that start: an edit or deletion since is in the
+    events from there. (Inferred from the state's invariants, state.py.)"""
+    moments = [moment for moment in (ctx.bookmark, ctx.finished_since if ctx.finished else None)
+               if moment is not None]
+    return min(moments) if moments else None
 
 
 def wanted_actions(stream: Stream, ctx: StreamContext) -> tuple[str, ...]:
@@ -134,8 +145,10 @@ def _event_time(event: dict) -> str:
 
 
 def _refetch(stream: Stream, ctx: StreamContext, ids: list[str]) -> Iterator[list[dict]]:
-    """Fetch edited records again, keeping those the windows of this run do not re-read."""
+    """Fetch edited records again, keeping those the windows of this run do not re-read:
+    created before the re-read start, or in a range an earlier run finished (skipped)."""
     reread_from = stream.window_start(ctx)
+    skipped = stream.skipped_ranges(ctx)
     emitted = 0
     for start in range(0, len(ids), REFETCH_BATCH):
         batch = ids[start:start + REFETCH_BATCH]
@@ -145,13 +158,20 @@ def _refetch(stream: Stream, ctx: StreamContext, ids: list[str]) -> Iterator[lis
         if strangers:   # an ignored filter would otherwise lose the edits without a word
             raise UnexpectedResponseError(f"Close answered GET {stream.path} with id__in by records not asked "
                                           f"for (e.g. {sorted(map(str, strangers))[0]})")
-        late = [record for record in data
-                if ctx.start_date <= _created(stream, record) < reread_from]
+        late = [record for record in data if _not_reread(stream, ctx, reread_from, skipped, record)]
         emitted += len(late)
         if late:
             yield late
     LOGGER.info("%s: %d record(s) edited after the lookback window, fetched again (%d edited in all)",
                 stream.tap_stream_id, emitted, len(ids))
+
+
+def _not_reread(stream: Stream, ctx: StreamContext, reread_from: datetime,
+                skipped: list[tuple[datetime, datetime]], record: dict) -> bool:
+    created = _created(stream, record)
+    if created < ctx.start_date:
+        return False
+    return created < reread_from or any(lo <= created < hi for lo, hi in skipped)
 
 
 def _created(stream: Stream, record: dict) -> datetime:

@@ -35,18 +35,30 @@ class WindowedStream(Stream):
         return [(a, b, b) for a, b in date_windows(lo, hi, self.window)]
 
     def read_units(self, ctx: StreamContext) -> Iterator[Unit]:
-        """A unit per window; with no record in the range at all, one empty unit that moves
-        the bookmark to the end of the range without a request."""
+        """A unit per window, less the ranges an earlier run finished; with no record in the
+        range at all, one empty unit that moves the bookmark to the end of the range without
+        a request."""
         windows = self.windows(ctx)
         if not windows:
             yield Unit(label="no records", fetch=lambda unit: iter(()), bookmark=self.bookmark_ceiling(ctx))
-        for number, (lo, hi, bookmark) in enumerate(windows, 1):
+            return
+        newest_end = windows[-1][1]
+        for lo, hi, bookmark in without_ranges(windows, self.skipped_ranges(ctx)):
             # The newest window is read to the moment it is read: a write Close stamped just
             # before the run (after the estimate of Close's "now", a lower bound) comes now
             # rather than next run. Its bookmark stays at the run's start all the same.
-            reach = None if number == len(windows) else hi
+            reach = None if hi == newest_end else hi
             yield Unit(label=window_label(lo, reach), fetch=partial(self.fetch_window, ctx, lo, reach),
-                       bookmark=bookmark)
+                       bookmark=bookmark, span=(lo, bookmark))
+
+    def skipped_ranges(self, ctx: StreamContext) -> list[tuple[datetime, datetime]]:
+        """The finished ranges less their top `reread(ctx)`: a write that shows late, or (for
+        activities) an edit within the lookback, is caught below a finished range's end as
+        below a bookmark. What is skipped must not hold edits this run misses: streams keyed
+        on date_updated see an edit move its record to the newest window, and activities'
+        late edits are fetched again through the event log (changes.py `_refetch`)."""
+        margin = self.reread(ctx)
+        return [(lo, hi - margin) for lo, hi in ctx.finished if hi - margin > lo]
 
     def bookmark_ceiling(self, ctx: StreamContext) -> datetime:
         """The furthest this run may move the bookmark."""
@@ -79,6 +91,20 @@ class WindowedStream(Stream):
 
     def sort_key(self, record: dict) -> Any:
         return parse_datetime(record[self.sort_field])
+
+
+def without_ranges(windows: list[tuple[datetime, datetime, datetime]],
+                   skipped: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime, datetime]]:
+    """(lo, hi, bookmark) windows with the `skipped` ranges cut out; a piece ending early has
+    its own end as bookmark (the state then carries the bookmark over the skipped range)."""
+    pieces = []
+    for lo, hi, bookmark in windows:
+        parts = [(lo, hi)]
+        for cut_lo, cut_hi in skipped:
+            parts = [part for a, b in parts
+                     for part in ((a, min(b, cut_lo)), (max(a, cut_hi), b)) if part[0] < part[1]]
+        pieces += [(a, b, bookmark if b == hi else b) for a, b in parts]
+    return pieces
 
 
 def with_skip(params: dict, skip: int) -> dict:
