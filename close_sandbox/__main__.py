@@ -25,6 +25,8 @@ def parse_args(argv=None):
     p.add_argument("--days", type=int, default=365)
     p.add_argument("--minute-cluster", type=int, default=0)
     p.add_argument("--day-cluster", type=int, default=0)
+    p.add_argument("--skew", action="store_true",
+                   help="an import day, one-minute bursts and growth over time, as real accounts")
     p.add_argument("--max-skip", type=int, default=250000)
     p.add_argument("--rate", type=float, default=None, help="tokens per second per endpoint group")
     p.add_argument("--burst", type=int, default=None)
@@ -58,7 +60,7 @@ def main(argv=None):
     sb = Sandbox(api_key=a.api_key, seed=a.seed, leads=a.leads, users=a.users,
                  activities_per_lead=a.activities_per_lead, tasks_per_lead=a.tasks_per_lead,
                  events=a.events, days=a.days, minute_cluster=a.minute_cluster,
-                 day_cluster=a.day_cluster, max_skip=a.max_skip, rate=a.rate, burst=a.burst,
+                 day_cluster=a.day_cluster, skew=a.skew, max_skip=a.max_skip, rate=a.rate, burst=a.burst,
                  latency=a.latency, rate_limit_body=a.rate_limit_body,
                  retry_after_header=not a.no_retry_after, host=a.host, port=a.port,
                  log=None if a.quiet else sys.stderr,

@@ -7,6 +7,7 @@ import random
 from . import activities, customfields, records, tasks, timefmt
 from .context import Ctx
 from .genevents import generate_events
+from .skew import Skew
 
 MS = 1000
 
@@ -77,7 +78,8 @@ def _definitions_2025(custom_fields):
 
 
 def generate(*, seed, leads, users, activities_per_lead, tasks_per_lead, events, days,
-             minute_cluster, day_cluster, now_us, custom_activity_record_type="CustomActivity"):
+             minute_cluster, day_cluster, now_us, custom_activity_record_type="CustomActivity",
+             skew=False):
     rng = random.Random(seed)
     ctx = Ctx(rng, now_us, days)
     # The `_type` custom activity records carry; it draws no random number, so both values
@@ -92,13 +94,19 @@ def generate(*, seed, leads, users, activities_per_lead, tasks_per_lead, events,
     contact_fields = customfields.fields_for(ctx.custom_fields, "contact")
     opp_fields = customfields.fields_for(ctx.custom_fields, "opportunity")
     cluster_of, host_of, hosts, windows = _plan(ctx, leads, minute_cluster, day_cluster)
+    # skew.py: an import day, one-minute bursts, growth. None (skew off) draws nothing, so the
+    # default organization is the one generated before skew existed.
+    skewed = Skew(ctx, leads, reserved=cluster_of.keys() | host_of.keys()) if skew else None
 
     out = {"leads": [], "contacts": [], "opportunities": [], "activities": [], "tasks": []}
     lead_parts = []   # per lead: [base, contacts, opps, tasks, custom_values, own_us, created_us, child_max]
     now = ctx.now_us
     for i in range(leads):
         w = cluster_of.get(i) or host_of.get(i)
-        if w is not None:
+        timeline = skewed.lead(i) if skewed is not None and w is None else None
+        if timeline is not None:
+            created, own = timeline.created, timeline.own
+        elif w is not None:
             created = ctx.rand_time(ctx.start_us, w[0] - MS)
             own = _window_time(ctx, w) if i in cluster_of else ctx.rand_time(w[1], now - MS)
         else:
@@ -114,7 +122,7 @@ def generate(*, seed, leads, users, activities_per_lead, tasks_per_lead, events,
 
         contacts = []
         for _ in range(rng.choice([1, 1, 1, 2, 2, 3])):
-            c, u = child_times(0.6)
+            c, u = timeline.contact(0.6) if timeline else child_times(0.6)
             contacts.append(records.build_contact(ctx, base["id"], domain, c, u, contact_fields))
             out["contacts"].append((contacts[-1], {"date_created": c, "date_updated": u}))
             child_max = max(child_max, u)
@@ -122,7 +130,7 @@ def generate(*, seed, leads, users, activities_per_lead, tasks_per_lead, events,
         base["custom"] = custom_by_name
         opps = []
         for _ in range(rng.choice([0, 0, 1, 1, 2])):
-            c, u = child_times(0.5)
+            c, u = timeline.opportunity(0.5) if timeline else child_times(0.5)
             opps.append(records.build_opportunity(ctx, base, contacts, c, u, opp_fields))
             out["opportunities"].append((opps[-1], {"date_created": c, "date_updated": u}))
             child_max = max(child_max, u)
@@ -130,18 +138,23 @@ def generate(*, seed, leads, users, activities_per_lead, tasks_per_lead, events,
         n_acts = rng.randint(0, 2 * activities_per_lead) if activities_per_lead > 0 else 0
         for k in range(n_acts):
             _type = "Created" if k == 0 else activities.random_type(ctx)
-            c, u = child_times(0.8, first=(k == 0))
+            if timeline:
+                _type, c, u = timeline.activity(_type, first=(k == 0), p_same=0.8)
+            else:
+                c, u = child_times(0.8, first=(k == 0))
             out["activities"].append((activities.build(ctx, view, _type, c, u),
                                       {"date_created": c, "date_updated": u}))
             child_max = max(child_max, u)
         lead_tasks = []
         n_tasks = rng.randint(0, 2 * tasks_per_lead) if tasks_per_lead > 0 else 0
         for _ in range(n_tasks):
-            c, u = child_times(0.5)
+            c, u = timeline.task(0.5) if timeline else child_times(0.5)
             lead_tasks.append(tasks.build(ctx, view, _task_type(ctx, view), c, u))
             out["tasks"].append((lead_tasks[-1], {"date_created": c, "date_updated": u}))
             _complete_with_activity(ctx, out, view, lead_tasks[-1], c, u)
             child_max = max(child_max, u)
+        if timeline:
+            child_max = timeline.settled(child_max)     # a bulk edit after every child, for some
         lead_parts.append([base, contacts, opps, lead_tasks, custom_values, created, child_max, view])
 
     # Cluster activities (date_created) and tasks (date_updated) inside one
@@ -175,4 +188,6 @@ def generate(*, seed, leads, users, activities_per_lead, tasks_per_lead, events,
     out["events"] = generate_events(ctx, out, events)
     out["ctx"] = ctx
     out["windows"] = {kind: w for kind, w, _ in windows}
+    if skewed is not None:     # the layout for tests and the bench (Sandbox.skew)
+        out["skew"] = skewed.layout()
     return out

@@ -24,7 +24,7 @@ class Sandbox:
                  now=None, retry_after_header=True, host="127.0.0.1", port=0, log=None,
                  custom_activity_record_type="CustomActivity", search_index_lag=0.0,
                  search_time_precision="ms", search_cursor_cap=10000, search_cursor_ttl=30.0,
-                 clock_offset=0.0):
+                 clock_offset=0.0, skew=False):
         if rate_limit_body not in ("legacy", "empty"):
             raise ValueError("rate_limit_body must be 'legacy' or 'empty'")
         self.api_key = api_key
@@ -36,7 +36,10 @@ class Sandbox:
                         minute_cluster=minute_cluster, day_cluster=day_cluster,
                         now_us=self.clock.now_us(),
                         # `_type` of custom activity records: "CustomActivity" or "Custom" (activities.py)
-                        custom_activity_record_type=custom_activity_record_type)
+                        custom_activity_record_type=custom_activity_record_type,
+                        # an import day, one-minute bursts and growth, as real accounts (skew.py)
+                        skew=skew)
+        self._skew_layout = data.get("skew")
         self.store = Store(data, self.clock, seed)
         self.limits = RateLimits(rate, burst, rate_limit_body, retry_after_header)
         self.faults = Faults(latency)
@@ -127,6 +130,17 @@ class Sandbox:
             return {"requests": dict(self._stats["requests"]),
                     "status": {g: dict(c) for g, c in self._stats["status"].items()},
                     "rate_limited": dict(self._stats["rate_limited"])}
+
+    @property
+    def skew(self):
+        """None without skew; else {"import": (start, end), "campaigns": [minute starts],
+        "bulk_edits": [minute starts]} as aware datetimes (skew.py)."""
+        if self._skew_layout is None:
+            return None
+        at = timefmt.from_us
+        return {"import": tuple(at(us) for us in self._skew_layout["import"]),
+                "campaigns": [at(us) for us in self._skew_layout["campaigns"]],
+                "bulk_edits": [at(us) for us in self._skew_layout["bulk_edits"]]}
 
     @property
     def clusters(self):

@@ -6,20 +6,20 @@ from close_sandbox import sequences as sandbox_sequences
 from tap_close.streams.event_log import HORIZON_MARGIN, RETENTION
 from tap_close.timeutil import parse_datetime
 
-# What a run without a catalog syncs: every stream.
-STREAMS = ("activities", "contacts", "custom_activities", "custom_activity_types", "custom_fields", "event_log",
-           "custom_object_types", "custom_objects",
-           "lead_statuses", "leads", "opportunities", "opportunity_statuses", "pipelines", "tasks", "users")
-STREAMS += ("email_templates", "groups", "phone_numbers", "roles", "smart_views", "sms_templates")   # organization tables
-STREAMS += ("sequence_subscriptions", "sequences")
+# What a run without a catalog syncs: every stream selected by default.
+STREAMS = ("activities", "contacts", "custom_activities", "custom_activity_types", "custom_fields",
+           "custom_object_types", "custom_objects", "email_templates", "event_log", "groups", "lead_statuses",
+           "leads", "opportunities", "opportunity_statuses", "phone_numbers", "pipelines", "roles", "sequences",
+           "smart_views", "sms_templates", "tasks", "users")
 # Small configuration tables read whole every run, without a bookmark.
-FULL_TABLE = ("custom_activity_types", "lead_statuses", "opportunity_statuses", "pipelines")
-FULL_TABLE += ("custom_object_types",)
-FULL_TABLE += ("email_templates", "groups", "phone_numbers", "roles", "smart_views", "sms_templates")   # organization tables
-FULL_TABLE += ("sequences",)
+FULL_TABLE = ("custom_activity_types", "custom_object_types", "email_templates", "groups", "lead_statuses",
+              "opportunity_statuses", "phone_numbers", "pipelines", "roles", "sequences", "smart_views",
+              "sms_templates")
 BOOKMARKED = tuple(s for s in STREAMS if s not in FULL_TABLE)
-# What `meltano select tap-close '*.*'` (demo/select_all.py) syncs: every stream.
-ALL_STREAMS = tuple(sorted(STREAMS))
+# What `meltano select tap-close '*.*'` (demo/select_all.py) syncs: every stream, those off by
+# default (costly on large accounts) too.
+OFF_BY_DEFAULT = ("sequence_subscriptions",)
+ALL_STREAMS = tuple(sorted(STREAMS + OFF_BY_DEFAULT))
 
 
 # What a stream's state entry holds beside its bookmark: the date windows finished beyond it

@@ -16,7 +16,7 @@ ORG_TABLES = {"email_templates", "groups", "phone_numbers", "roles", "smart_view
 EXPECTED_STREAMS, FULL_TABLE = EXPECTED_STREAMS | ORG_TABLES, FULL_TABLE | ORG_TABLES   # streams/org_tables.py
 EXPECTED_STREAMS |= {"custom_object_types", "custom_objects"}; FULL_TABLE |= {"custom_object_types"}   # custom objects
 EXPECTED_STREAMS |= {"sequences", "sequence_subscriptions"}; FULL_TABLE |= {"sequences"}   # streams/sequences.py
-OFF_BY_DEFAULT = set()   # every stream is cheap enough to be on by default
+OFF_BY_DEFAULT = {"sequence_subscriptions"}   # every run reads every subscription
 DELETABLE = {"activities", "contacts", "custom_activities", "leads", "opportunities", "tasks"}
 DELETABLE |= {"custom_objects"}   # Close logs custom_object deleted events
 

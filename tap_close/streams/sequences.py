@@ -33,6 +33,9 @@ class SequenceSubscriptions(FullScanStream):
     path = "sequence_subscription"
     replication_key = "date_updated"
     page_size = 100   # Close's documented default; no larger page is documented
+    # Every run reads every subscription (no date filter): tens of requests even when nothing
+    # changed, so a user asks for it (README: its cost).
+    selected_by_default = False
 
     def collections(self, ctx):
         # Read inside the unit, so the list is as fresh as the subscriptions read after it.
