@@ -43,7 +43,6 @@ from . import eventlog, ids, params as P, timefmt, words
 from .collection import Collection
 
 MS = 1000
-DELETED_404 = "Empty query: Document has been deleted."
 
 
 @dataclass(frozen=True)
@@ -476,7 +475,7 @@ def types_(sb, params, rid=None):
         if found is None:
             P.not_found("CustomObjectType")
         return P.trim(found, P.fields(params))
-    return _offset_list(sb, "custom_object_type", params,
+    return _list(sb, "custom_object_type", params,
                         lambda: sorted(objects.types, key=lambda t: (t["date_created"], t["id"])),
                         objects.delete_type)
 
@@ -497,7 +496,7 @@ def instances_(sb, params, rid=None):
         message = "This field is required."
         raise P.ApiError(400, body={"error": "lead_id: " + message, "errors": [], "field-errors": {"lead_id": message}})
     type_id = params.get("custom_object_type_id") or None
-    return _offset_list(sb, "custom_object", params, lambda: objects.of_lead(lead_id, type_id), objects.delete)
+    return _list(sb, "custom_object", params, lambda: objects.of_lead(lead_id, type_id), objects.delete)
 
 
 def field_definitions(sb, params, rid=None):
@@ -509,24 +508,15 @@ def field_definitions(sb, params, rid=None):
         if found is None:
             P.not_found("CustomObjectCustomField")
         return P.trim(found, P.fields(params))
-    return _offset_list(sb, "custom_field", params,
+    return _list(sb, "custom_field", params,
                         lambda: sorted(objects.definitions, key=lambda d: (d["date_created"], d["id"]), reverse=True),
                         objects.delete_definition)
 
 
-def _offset_list(sb, group, params, load, delete):
-    """An offset-paged list [PAGE] with the sandbox's list faults: the "Document has been
-    deleted" 404 and offset_shift (the item just before the offset really deleted first)."""
-    skip, limit = P.paging(params, group, sb.paging)
-    if sb.faults.take_deleted(group, skip):
-        raise P.ApiError(404, DELETED_404)
-    with sb.store.lock:
-        items = load()
-        if skip > 0 and items[:skip] and sb.faults.take_offset_shift(group):
-            delete(items[:skip][-1]["id"])
-            items = load()
-    wanted = P.fields(params)
-    return P.envelope([P.trim(item, wanted) for item in items[skip:skip + limit]], skip, len(items))
+def _list(sb, group, params, load, delete):
+    """An offset-paged list with the sandbox's list faults (resources._static_list)."""
+    from .resources import _static_list   # resources routes here: import at call time
+    return _static_list(sb, group, params, load, delete)
 
 
 # First path segment -> handler (resources.route); the definitions are routed there too.
