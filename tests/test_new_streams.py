@@ -3,7 +3,6 @@
 configuration tables (full table every run)."""
 
 import json
-import math
 
 import pytest
 

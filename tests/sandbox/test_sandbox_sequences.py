@@ -6,7 +6,7 @@ import pytest
 
 from close_sandbox import Sandbox
 from close_sandbox import sequences as sandbox_sequences
-from sandbox_helpers import NOW, Api
+from sandbox_helpers import NOW
 
 # Naive UTC with true microseconds (2022-11-08T12:07:06.184401): Close's docs and recorded records.
 MICRO_NAIVE_RE = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}$"
