@@ -12,6 +12,8 @@ import threading
 import time
 
 DEFAULT_RETRY_WAIT = 2.0
+# How long a caller waiting for a free slot sleeps before it looks whether the run stopped.
+SLOT_WAIT_SECONDS = 0.25
 _PAIR = re.compile(r"(\w+)\s*=\s*([0-9.]+)")
 
 
@@ -56,18 +58,23 @@ class _Budget:
 
 
 class Pacer:
-    """Spends each endpoint group's budget as Close reports it, across concurrent callers.
+    """Per endpoint group: at most `max_in_flight` requests in flight, and the budget spent as
+    Close reports it, across concurrent callers.
 
     Every response's `RateLimit: limit=N, remaining=M, reset=S` sets the group's budget to
     M, less the requests still in flight (they were sent but not yet counted in M); each
     request sent spends one. With the budget spent, callers wait until the window resets
     instead of provoking 429s; after a 429 the whole group waits as long as Close asked.
+    The in-flight limit keeps one group's callers (a stream's windows, planning probes, event
+    replays refetching records) from holding more connections than the run allows.
     """
 
-    def __init__(self, clock=time.monotonic, sleep=time.sleep):
+    def __init__(self, clock=time.monotonic, sleep=time.sleep, max_in_flight: int | None = None):
         self._clock = clock
-        self._sleep = sleep
+        self._sleep = sleep          # may raise to abandon the wait (the client's is cancellable)
+        self.max_in_flight = max_in_flight
         self._lock = threading.Lock()
+        self._slot_freed = threading.Condition(self._lock)
         self._budgets: dict[str, _Budget] = {}
 
     def _budget(self, group: str) -> _Budget:
@@ -81,7 +88,11 @@ class Pacer:
         while True:
             with self._lock:
                 budget, now = self._budget(group), self._clock()
-                if budget.hold_until > now:
+                if self.max_in_flight is not None and budget.in_flight >= self.max_in_flight:
+                    # Woken by a release; the timeout lets a cancelled run notice (below).
+                    self._slot_freed.wait(SLOT_WAIT_SECONDS)
+                    delay = 0.0
+                elif budget.hold_until > now:
                     delay = budget.hold_until - now
                 elif budget.remaining is not None and budget.remaining < 1 and budget.reset_at > now:
                     delay = budget.reset_at - now
@@ -92,6 +103,10 @@ class Pacer:
                     return
             self._sleep(delay)
 
+    def in_flight(self, group: str) -> int:
+        with self._lock:
+            return self._budget(group).in_flight
+
     def release(self, group: str, headers) -> None:
         """A response (or a failure) for a request counted by `acquire`."""
         info = parse_ratelimit_header(headers.get("RateLimit") if headers is not None else None)
@@ -101,6 +116,7 @@ class Pacer:
             if "remaining" in info and "reset" in info:
                 budget.remaining = info["remaining"] - budget.in_flight
                 budget.reset_at = self._clock() + info["reset"]
+            self._slot_freed.notify_all()
 
     def hold(self, group: str, seconds: float) -> None:
         with self._lock:

@@ -96,6 +96,16 @@ class State:
         entry[key] = format_datetime(value)
         self._compact(entry, key)
 
+    def written_up_to(self, stream: str, key: str, value: datetime) -> None:
+        """Every record of the stream below `value` is written (the units before a unit in
+        progress are): the bookmark moves there (never back), and on over the finished ranges
+        it reaches, those of the unit in progress among them."""
+        entry = self._entry(stream)
+        current = _parse_time(entry.get(key))
+        if current is None or current < value:
+            entry[key] = format_datetime(value)
+        self._compact(entry, key, extend=True)
+
     # -- finished ranges beyond the bookmark -------------------------------------------------
     def finished(self, stream: str, key: str, ceiling: datetime,
                  slack: timedelta = timedelta(0)) -> tuple[list[tuple[datetime, datetime]], datetime | None]:

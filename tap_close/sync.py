@@ -1,11 +1,19 @@
 """Sync: fetch units of work concurrently, write everything from one thread.
 
-Worker threads read pages of raw records (date windows of several streams at once, as many
-as `max_concurrency` allows); the main thread transforms and writes every RECORD and STATE,
-so output is never interleaved mid-line and every STATE is true: a stream's bookmark moves to
-the end of the longest run of its units, in order, whose records are all written, whatever
-order the units finish in. A bounded queue between them keeps memory flat: when the writer
-falls behind, the fetchers wait.
+The model, whole:
+- Close limits each endpoint group on its own, so each group is scheduled on its own: it runs
+  up to `max_concurrency` units at once (and the client's Pacer keeps its requests in flight to
+  that many and paced by Close's headers). Its units start oldest first, the streams sharing a
+  group taking turns.
+- A unit that turns out dense while its group has room splits between two pages: it keeps
+  reading part of its range and hands the rest to new units (streams/window_split.py). So a
+  group's rate is filled whatever the shape of the data, without per-stream tuning.
+- Worker threads read pages of raw records; the main thread transforms and writes every RECORD
+  and STATE, so output is never interleaved mid-line and every STATE is true: a stream's
+  bookmark moves to the end of the longest run of its units, in order, whose records are all
+  written, whatever order the units finish in. Memory is bounded by the pages in flight: each
+  running unit holds at most one page, and a bounded queue hands them to the writer (when it
+  falls behind, the fetchers wait).
 
 A failure is the failing stream's alone (as Airbyte's framework isolates them, and Meltano
 keeps the states a failed run printed): the stream starts no more units, drops the pages of
@@ -27,6 +35,7 @@ from datetime import timedelta
 
 from . import metrics
 from .catalog import SelectedStream
+from .client import endpoint_group
 from .config import Config
 from .close_clock import ESTIMATE_SLACK
 from .custom_field_definitions import CurrentCustomFields
@@ -34,7 +43,7 @@ from .errors import AuthError, Cancelled, StreamsFailed, Terminated
 from .output import SingerWriter
 from .state import State
 from .streams import STREAMS, Stream, StreamContext, Unit
-from .streams.base import DELETED_AT
+from .streams.base import DELETED_AT, Split
 from .streams.event_feed import EventFeed
 from .summary import RunSummary, attribute
 from .timeutil import format_datetime, now_utc
@@ -104,20 +113,6 @@ def stream_order(selected: list[SelectedStream], state: State) -> list[SelectedS
     return ordered[index:] + ordered[:index]
 
 
-def launch_order(count: int) -> list[int]:
-    """Newest window, oldest, second newest, second oldest, ...: recent windows hold the most
-    records (accounts grow), and a big window started last would end the run alone, one page
-    at a time; starting from the oldest too keeps the bookmark (which only advances over the
-    oldest windows done) moving for a run that is interrupted."""
-    order, low, high = [], 0, count - 1
-    while low <= high:
-        order.append(high)
-        if low < high:
-            order.append(low)
-        low, high = low + 1, high - 1
-    return order
-
-
 @dataclass
 class StreamRun:
     """One stream's progress in this run: its units, which are done, what was written."""
@@ -125,12 +120,11 @@ class StreamRun:
     selected: SelectedStream
     ctx: StreamContext
     transformer: RecordTransformer    # widens selected.schema in place when a record needs it
-    units: list[Unit]
-    launch_order: list[int] = field(default_factory=list)
-    next_unit: int = 0
-    in_flight: int = 0
-    done: set = field(default_factory=set)
-    committed: int = 0               # units[:committed] are all written and bookmarked
+    pending: list[Unit]              # not yet bookmarked, in bookmark order (splits insert here)
+    waiting: list[Unit] = field(default_factory=list)   # not started yet, in start order
+    written: set = field(default_factory=set)           # ids of pending units all written
+    running: int = 0
+    started: bool = False            # its SCHEMA (and a first version) went out
     recorded: bool = False           # a finished range went into the state: a STATE is due
     version: int | None = None       # FULL_TABLE: this pass's table version (ACTIVATE_VERSION)
     first_version: bool = False      # no version in the state yet: activate at the start too
@@ -145,7 +139,7 @@ class StreamRun:
 
     @property
     def finished(self) -> bool:
-        return self.failure is None and self.committed == len(self.units)
+        return self.failure is None and not self.pending
 
     @property
     def failed(self) -> bool:
@@ -162,9 +156,11 @@ class Sync:
         self.client, self.config, self.state, self.writer = client, config, state, writer
         self.concurrency = max(1, concurrency)
         self.events: queue.Queue = queue.Queue(maxsize=QUEUE_PAGES)
-        # A stream's units in flight at once while others wait (see _stream_limit): leaves room
-        # for the other streams' rate limits and bounds how many large pages are held at a time.
-        self.per_stream = max(1, (self.concurrency + 1) // 2)
+        self.running: dict[str, int] = {}    # units running per endpoint group (the writer's count)
+        # Units running or waiting per group, which workers read to decide on a split; their
+        # claims for new units are counted at once, so two splits don't both fill one gap.
+        self._load_lock = threading.Lock()
+        self._load: dict[str, int] = {}
         self.stopping = threading.Event()
         self.stop_requested = threading.Event()
         self.stop_signal = "a signal"
@@ -204,7 +200,10 @@ class Sync:
             run = StreamRun(stream, selected, ctx, transformer, [])
             self._fail(run, exc)
             return run
-        run = StreamRun(stream, selected, ctx, transformer, units, launch_order(len(units)))
+        run = StreamRun(stream, selected, ctx, transformer, pending=list(units), waiting=list(units))
+        with self._load_lock:
+            for unit in units:
+                self._load[self.group_of(run, unit)] = self._load.get(self.group_of(run, unit), 0) + 1
         if selected.replication_method == "FULL_TABLE":
             self._plan_version(run)
         return run
@@ -221,21 +220,42 @@ class Sync:
             # Milliseconds since the epoch, the Singer convention; never below the last version.
             run.version = max(int(time.time() * 1000), (version or 0) + 1)
 
+    @staticmethod
+    def group_of(run: StreamRun, unit: Unit) -> str:
+        return unit.group or endpoint_group(run.stream.path)
+
     # -- workers ----------------------------------------------------------------------------
-    def _fetch(self, run: StreamRun, index: int) -> None:
+    def _fetch(self, run: StreamRun, unit: Unit, group: str) -> None:
         """Ends with one event the writer counts the unit off by: done, error or abandoned
         (its stream failed meanwhile); none when the whole run is stopping."""
-        unit = run.units[index]
         try:
             with attribute(self.summary, run.stream_id):
                 for page in unit.pages():
-                    self._put(("page", run, index, page, format_datetime(now_utc())))
-                self._put(("done", run, index, None, None))
+                    # What this page completes, known now: the unit reads on only when asked.
+                    whole = unit.progress() if unit.progress is not None else None
+                    self._put(("page", run, unit, page, (format_datetime(now_utc()), whole)))
+                    page = None   # not held while the next one is read
+                    if unit.split is not None:
+                        self._offer_split(run, unit, group)
+                self._put(("done", run, unit, None, None))
         except _Stop:
             if not self.stopping.is_set():
-                self._put(("abandoned", run, index, None, None), force=True)
+                self._put(("abandoned", run, unit, None, None), force=True)
         except BaseException as exc:  # handed to the writer thread, which decides (_unit_failed)
-            self._put(("error", run, index, exc, None), force=True)
+            if not fails_only_its_stream(exc):
+                self.client.cancelled.set()   # the run ends: no other group sends another request
+            self._put(("error", run, unit, exc, None), force=True)
+
+    def _offer_split(self, run: StreamRun, unit: Unit, group: str) -> None:
+        """Between two pages: when the unit's group has room for more units than it has, the
+        unit may hand part of its rest to new ones (it decides whether that is worth it)."""
+        with self._load_lock:
+            room = self.concurrency - self._load.get(group, 0)
+            split = unit.split(room) if room > 0 else None
+            if split is None:
+                return
+            self._load[group] += len(split.children)
+        self._put(("split", run, unit, split, None), force=True)
 
     def _put(self, event, force=False) -> None:
         while True:
@@ -262,18 +282,20 @@ class Sync:
         for run in (run for run in runs if not run.failed):
             LOGGER.info("%s: syncing from %s in %d unit(s)", run.stream_id,
                         format_datetime(run.ctx.bookmark) if run.ctx.bookmark
-                        else f"the start date {format_datetime(self.config.start_date)}", len(run.units))
-        started: set[str] = set()
-        pending = 0
-        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="fetch")
+                        else f"the start date {format_datetime(self.config.start_date)}", len(run.pending))
+        # Each group runs up to `concurrency` units: a thread each (they hold no page while
+        # they wait for their turn in the Pacer).
+        groups = {self.group_of(run, unit) for run in runs for unit in run.waiting}
+        pool = ThreadPoolExecutor(max_workers=self.concurrency * max(1, len(groups)), thread_name_prefix="fetch")
+        self._update_currently_syncing(runs)   # before the first STATE a stream's start prints
         try:
             while True:
-                pending += self._schedule(pool, runs, started, self.concurrency - pending)
+                self._schedule(pool, runs)
                 self._update_currently_syncing(runs)
-                if pending == 0:
+                if not any(self.running.values()):
                     break
                 try:
-                    kind, run, index, payload, extracted = self.events.get(timeout=0.2)
+                    kind, run, unit, payload, extracted = self.events.get(timeout=0.2)
                 except queue.Empty:
                     kind = None
                 if self.stop_requested.is_set():
@@ -282,13 +304,16 @@ class Sync:
                     continue
                 if kind == "page":
                     if not run.failed:   # a failed stream's late pages are dropped
-                        self._write_page(run, index, payload, extracted)
+                        self._write_page(run, unit, payload, extracted[0])
+                        self._record_progress(run, unit, extracted[1])
                     continue
-                pending -= 1
-                run.in_flight -= 1
+                if kind == "split":
+                    self._split(run, unit, payload)
+                    continue
+                self._unit_ended(run, unit)
                 if kind == "done" and not run.failed:
-                    run.done.add(index)
-                    self._record_finished(run, index)
+                    run.written.add(id(unit))
+                    self._record_finished(run, unit)
                     self._commit(run)
                 elif kind == "error":
                     self._unit_failed(run, payload)
@@ -327,35 +352,63 @@ class Sync:
         """Each failed stream's reason, in stream name order."""
         return {run.stream_id: run.failure for run in sorted(self.runs, key=lambda r: r.stream_id) if run.failed}
 
-    def _schedule(self, pool, runs, started, free: int) -> int:
-        """Start units, one stream after the other in turn, so that every endpoint group (and
-        so every rate limit) has work; a stream starts (SCHEMA first) when its first unit does."""
-        launched = 0
-        while launched < free:
-            waiting = [run for run in runs if run.next_unit < len(run.units) and not run.failed]
-            candidates = [run for run in waiting if run.in_flight < self._stream_limit(run, len(waiting))]
-            if not candidates:
+    def _schedule(self, pool, runs) -> None:
+        """Fill every endpoint group up to `concurrency` running units: the streams sharing a
+        group take turns (the one with fewest running first), each starting its units in
+        order. A stream starts (SCHEMA first) when its first unit does."""
+        while True:
+            startable = [(run, unit) for run in runs if not run.failed
+                         for unit in [next((u for u in run.waiting if self._has_room(run, u)), None)]
+                         if unit is not None]
+            if not startable:
                 break
-            run = min(candidates, key=lambda r: (r.in_flight, runs.index(r)))
-            if run.stream_id not in started:
-                started.add(run.stream_id)
-                self._start_stream(run)
-            index, run.next_unit = run.launch_order[run.next_unit], run.next_unit + 1
-            run.in_flight += 1
-            pool.submit(self._fetch, run, index)
-            launched += 1
+            run, unit = min(startable, key=lambda pair: (pair[0].running, runs.index(pair[0])))
+            self._launch(pool, run, unit)
         for run in runs:  # streams with nothing to read still get their SCHEMA and a done line
-            if not run.units and not run.failed and run.stream_id not in started:
-                started.add(run.stream_id)
+            if not run.pending and not run.failed and not run.started:
                 self._start_stream(run)
                 self._commit(run)
-        return launched
+
+    def _has_room(self, run: StreamRun, unit: Unit) -> bool:
+        return self.running.get(self.group_of(run, unit), 0) < self.concurrency
+
+    def _launch(self, pool, run: StreamRun, unit: Unit) -> None:
+        if not run.started:
+            self._start_stream(run)
+        group = self.group_of(run, unit)
+        run.waiting.remove(unit)
+        run.running += 1
+        self.running[group] = self.running.get(group, 0) + 1
+        pool.submit(self._fetch, run, unit, group)
+
+    def _unit_ended(self, run: StreamRun, unit: Unit) -> None:
+        group = self.group_of(run, unit)
+        run.running -= 1
+        self.running[group] -= 1
+        with self._load_lock:
+            self._load[group] -= 1
+
+    def _split(self, run: StreamRun, unit: Unit, split: Split) -> None:
+        """The unit now reads only `split.span`; its children, beside it in bookmark order, are
+        started as soon as their group has room (they were made because it has)."""
+        if run.failed:   # they will never run
+            with self._load_lock:
+                self._load[self.group_of(run, unit)] -= len(split.children)
+            return
+        unit.span, unit.bookmark, unit.label = split.span, split.bookmark, split.label
+        at = run.pending.index(unit)
+        if split.children[0].span[0] >= split.span[1]:
+            at += 1   # the rest came after the part the unit keeps (an ascending read)
+        run.pending[at:at] = split.children
+        run.waiting[0:0] = split.children
+        LOGGER.debug("%s: %s split off %d unit(s)", run.stream_id, unit.label, len(split.children))
 
     def _send_schema(self, run: StreamRun) -> None:
         self.writer.schema(run.stream_id, run.selected.schema, run.stream.key_properties,
                            run.stream.bookmark_properties)
 
     def _start_stream(self, run: StreamRun) -> None:
+        run.started = True
         self.summary.started(run.stream_id)
         self._send_schema(run)
         if run.version is not None:
@@ -366,18 +419,7 @@ class Sync:
             self.state.set_table_version(run.stream_id, run.version, complete=False)
             self.writer.state(self.state.to_dict())
 
-    def _stream_limit(self, run: StreamRun, streams_waiting: int) -> int:
-        """Units of one stream in flight at once: half the workers while other streams have
-        units to start, so that every endpoint group has work; every worker once it is the
-        only one left (the others would sit idle at the end of a run). A stream of large pages
-        gets a quarter of them, always: its pages in flight are most of the tap's memory."""
-        if run.stream.large_pages:
-            return max(1, self.per_stream // 2)
-        if streams_waiting > 1:
-            return self.per_stream
-        return self.concurrency
-
-    def _write_page(self, run: StreamRun, index: int, page: list[dict], extracted: str) -> None:
+    def _write_page(self, run: StreamRun, unit: Unit, page: list[dict], extracted: str) -> None:
         transform = run.transformer.transform
         records = [transform(record) for record in page]
         if run.transformer.take_schema_change():
@@ -390,28 +432,37 @@ class Sync:
             run.deletions += sum(1 for record in records if record.get(DELETED_AT) is not None)
         if time.monotonic() - run.last_progress >= PROGRESS_EVERY_SECONDS:
             run.last_progress = time.monotonic()
-            LOGGER.info("%s: %d records so far, reading %s", run.stream_id, run.count, run.units[index].label)
+            LOGGER.info("%s: %d records so far, reading %s", run.stream_id, run.count, unit.label)
             metrics.record_count(run.stream_id, run.count)
 
-    def _record_finished(self, run: StreamRun, index: int) -> None:
+    def _record_progress(self, run: StreamRun, unit: Unit, whole) -> None:
+        """Part of a unit is written whole: recorded as finished (and, for the oldest unit not
+        yet bookmarked, passed by the bookmark), so that a run killed now need not read it again."""
+        if whole is None:
+            return
+        key = run.stream.replication_key
+        self.state.add_finished(run.stream_id, key, *whole, run_start=self.sync_start)
+        if unit is run.pending[0]:
+            self.state.written_up_to(run.stream_id, key, unit.span[0])
+        self.writer.state(self.state.to_dict())
+
+    def _record_finished(self, run: StreamRun, unit: Unit) -> None:
         """A unit written before those below it: its range goes into the state (printed by
         _commit), so that a resumed run does not read it again. One the bookmark is about to
         pass needs no record."""
-        span = run.units[index].span
-        if span is None or index == run.committed:
+        if unit.span is None or unit is run.pending[0]:
             return
-        self.state.add_finished(run.stream_id, run.stream.replication_key, *span, run_start=self.sync_start)
+        self.state.add_finished(run.stream_id, run.stream.replication_key, *unit.span, run_start=self.sync_start)
         run.recorded = True
 
     def _commit(self, run: StreamRun) -> None:
         """Move the bookmark over the units now complete in order, then print a STATE."""
         moved, run.recorded = run.recorded, False
-        while run.committed in run.done:
-            unit = run.units[run.committed]
+        while run.pending and id(run.pending[0]) in run.written:
+            unit = run.pending.pop(0)
+            run.written.discard(id(unit))
             if unit.bookmark is not None:
                 self.state.advance_bookmark(run.stream_id, run.stream.replication_key, unit.bookmark)
-            run.done.discard(run.committed)
-            run.committed += 1
             moved = True
         if run.finished and run.version is not None:
             # Every record of the pass is written: the target may now drop the other versions.

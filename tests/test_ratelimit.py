@@ -65,3 +65,45 @@ def test_hold_after_429_and_unknown_budget_does_not_wait():
     pacer.hold("task", 3)
     pacer.acquire("task")
     assert t.slept == [3.0]
+
+
+def test_a_group_never_has_more_requests_in_flight_than_its_limit():
+    import threading
+    pacer = Pacer(max_in_flight=2)
+    order = []
+    pacer.acquire("activity")
+    pacer.acquire("activity")
+    pacer.acquire("task")              # other groups have slots of their own
+    assert pacer.in_flight("activity") == 2 and pacer.in_flight("task") == 1
+
+    def third():
+        pacer.acquire("activity")
+        order.append("third sent")
+
+    waiter = threading.Thread(target=third)
+    waiter.start()
+    waiter.join(0.3)                   # it waits for a slot (it cannot be sent yet)...
+    assert waiter.is_alive() and order == []
+    order.append("one answered")
+    pacer.release("activity", None)    # ...and goes as soon as one is answered
+    waiter.join(5)
+    assert order == ["one answered", "third sent"]
+    assert pacer.in_flight("activity") == 2
+
+
+def test_a_caller_waiting_for_a_slot_gives_up_when_its_sleep_says_so():
+    class Cancelled(Exception):
+        pass
+
+    def sleep(seconds):
+        raise Cancelled
+
+    pacer = Pacer(sleep=sleep, max_in_flight=1)
+    pacer.acquire("lead")
+    try:
+        pacer.acquire("lead")
+    except Cancelled:
+        pass
+    else:
+        raise AssertionError("a full group with a cancelled run must not wait on")
+    assert pacer.in_flight("lead") == 1, "the abandoned request took no slot"

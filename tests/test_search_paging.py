@@ -6,6 +6,7 @@ import pytest
 
 from tap_close.errors import BadRequestError, CloseAPIError, UnexpectedResponseError
 from tap_close.streams.search import CURSOR_RESTARTS, SearchSpec, search_pages
+from tap_close.streams.window_split import WindowRead
 
 LO = datetime(2026, 1, 1, tzinfo=timezone.utc)
 HI = datetime(2026, 2, 1, tzinfo=timezone.utc)
@@ -40,7 +41,7 @@ def ids(pages):
 
 def test_the_query_is_close_s_documented_shape():
     client = Scripted([{"data": [], "cursor": None}])
-    assert list(search_pages(client, SPEC, LO, HI)) == []
+    assert list(search_pages(client, SPEC, WindowRead(LO, HI, HI))) == []
     body = client.bodies[0]
     assert body["query"]["queries"][0] == {"type": "object_type", "object_type": "lead"}
     condition = body["query"]["queries"][1]
@@ -60,7 +61,7 @@ def test_each_page_is_a_new_query_anchored_at_the_last_second_read():
         {"data": [lead("c", 3, 500), lead("d", 3, 900), lead("e", 7)], "cursor": "k2"},
         {"data": [lead("e", 7), lead("f", 8)], "cursor": None},
     ])
-    pages = list(search_pages(client, SPEC, LO, HI))
+    pages = list(search_pages(client, SPEC, WindowRead(LO, HI, HI)))
     assert ids(pages) == ["a", "b", "c", "d", "e", "f"]
     assert [anchor(b) for b in client.bodies] == [
         "2026-01-01T00:00:00.000000Z", "2026-01-05T10:00:03.000000Z", "2026-01-05T10:00:07.000000Z"]
@@ -74,7 +75,7 @@ def test_a_second_holding_more_than_a_page_is_walked_with_the_cursor():
         {"data": [lead("d", 5, 3), lead("e", 5, 4), lead("f", 5, 5)], "cursor": "k2"},
         {"data": [lead("g", 6)], "cursor": None},
     ])
-    assert ids(search_pages(client, SPEC, LO, HI)) == list("abcdefg")
+    assert ids(search_pages(client, SPEC, WindowRead(LO, HI, HI))) == list("abcdefg")
     assert [b.get("cursor") for b in client.bodies] == [None, None, "k2"]
     assert anchor(client.bodies[1]) == anchor(client.bodies[2]) == "2026-01-05T10:00:05.000000Z"
 
@@ -88,7 +89,7 @@ def test_a_refused_cursor_asks_again_from_the_anchor_and_emits_nothing_twice():
         {"data": [lead("d", 5), lead("e", 5), lead("f", 5)], "cursor": "k4"},
         {"data": [lead("g", 5), lead("h", 9)], "cursor": None},
     ])
-    assert ids(search_pages(client, SPEC, LO, HI)) == list("abcdefgh")
+    assert ids(search_pages(client, SPEC, WindowRead(LO, HI, HI))) == list("abcdefgh")
     assert [b.get("cursor") for b in client.bodies] == [None, None, "k2", None, "k3", "k4"]
 
 
@@ -97,14 +98,14 @@ def test_a_second_too_large_for_any_cursor_walk_fails_loudly():
     client = Scripted([page, BadRequestError("cursor cap", 400)] * (CURSOR_RESTARTS + 1))
     second = datetime(2026, 1, 5, 10, 0, 5, tzinfo=timezone.utc)
     with pytest.raises(CloseAPIError, match="no record was skipped"):
-        list(search_pages(client, SPEC, second, HI))
+        list(search_pages(client, SPEC, WindowRead(second, HI, HI)))
     assert not client.answers, "each restart was tried before giving up"
 
 
 def test_a_refused_query_is_an_error_at_once():
     client = Scripted([BadRequestError("bad field", 400)])
     with pytest.raises(BadRequestError):
-        list(search_pages(client, SPEC, LO, HI))
+        list(search_pages(client, SPEC, WindowRead(LO, HI, HI)))
     assert len(client.bodies) == 1
 
 
@@ -112,10 +113,10 @@ def test_a_refused_query_is_an_error_at_once():
                                     {"data": [], "cursor": 5}, {"cursor": None}])
 def test_answers_that_are_not_close_s_envelope_are_errors(answer):
     with pytest.raises(UnexpectedResponseError):
-        list(search_pages(Scripted([answer]), SPEC, LO, HI))
+        list(search_pages(Scripted([answer]), SPEC, WindowRead(LO, HI, HI)))
 
 
 def test_a_record_without_its_date_is_an_error():
     client = Scripted([{"data": [lead("a", 1), {"__object_type": "lead", "id": "b"}], "cursor": "k"}])
     with pytest.raises(UnexpectedResponseError, match="date_updated"):
-        list(search_pages(client, SPEC, LO, HI))
+        list(search_pages(client, SPEC, WindowRead(LO, HI, HI)))

@@ -22,6 +22,7 @@ class Activities(WindowedStream):
     path = "activity"
     replication_key = "date_created"
     sort_field = "date_created"
+    descending = True
     page_size = 100
     window = timedelta(days=30)
     custom_field_slots = {(): "activity"}

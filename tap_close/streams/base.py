@@ -52,9 +52,26 @@ class Unit:
     # [lo, hi) of the replication key this unit reads completely: recorded in the state as
     # finished when the unit is written, so a resumed run need not read it again.
     span: tuple[datetime, datetime] | None = None
+    # The endpoint group its requests go to (client.endpoint_group); None: its stream's path's.
+    group: str | None = None
+    # Between two pages, the sync may ask a unit to hand part of what it has left to new units
+    # (`split(wanted)`, at most `wanted` of them): window_split.py. None: it never splits.
+    split: Callable[[int], "Split | None"] | None = None
+    # After each page, the part of `span` read whole so far (recorded as finished in the
+    # state, so a run killed midway does not read it again); None: only the whole unit counts.
+    progress: Callable[[], "tuple[datetime, datetime] | None"] | None = None
 
     def pages(self) -> Iterator[list[dict]]:
         return self.fetch(self)
+
+
+@dataclass
+class Split:
+    """What a unit became when it split: its own range from now on, and units for the rest."""
+    span: tuple[datetime, datetime]
+    bookmark: datetime
+    label: str
+    children: list[Unit]
 
 
 def required_time(record: dict, field: str, source: str) -> datetime:
@@ -103,8 +120,6 @@ class Stream:
     paging_fields: ClassVar[tuple[str, ...]] = ()
     # Fields the tap adds to records: never asked of Close.
     local_fields: ClassVar[tuple[str, ...]] = (DELETED_AT,)
-    # Pages of about a megabyte: the stream gets a quarter of the workers, even alone (memory).
-    large_pages: ClassVar[bool] = False
 
     @property
     def bookmark_properties(self) -> list[str]:

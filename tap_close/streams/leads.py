@@ -9,4 +9,3 @@ class Leads(SearchStream):
     path = "data/search"
     custom_field_slots = {(): "lead", ("contacts",): "contact", ("opportunities",): "opportunity"}
     event_object_types = ("lead",)
-    large_pages = True    # 200 leads with their contacts and opportunities: over a megabyte

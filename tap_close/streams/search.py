@@ -27,7 +27,8 @@ from typing import ClassVar, Iterator
 
 from ..errors import BadRequestError, CloseAPIError, UnexpectedResponseError
 from ..timeutil import floor_second, format_datetime
-from .base import StreamContext, Unit, required_time
+from .base import StreamContext, required_time
+from .window_split import WindowRead
 from .windowed import WindowedStream
 
 LOGGER = logging.getLogger("tap_close")
@@ -78,11 +79,14 @@ def read_search_page(client, body: dict) -> tuple[list[dict], str | None]:
     return data, cursor or None
 
 
-def search_pages(client, spec: SearchSpec, lo: datetime, hi: datetime | None) -> Iterator[list[dict]]:
-    """Every record of `spec.object_type` whose `spec.field` is in [lo, hi), in pages; a record
-    edited while we read may come twice (targets upsert on `id`), none is skipped."""
-    anchor, seen, cursor, barren_restarts = floor_second(lo), set(), None, 0
+def search_pages(client, spec: SearchSpec, read: WindowRead) -> Iterator[list[dict]]:
+    """Every record of `spec.object_type` whose `spec.field` is in [read.lo, read.hi), in pages;
+    a record edited while we read may come twice (targets upsert on `id`), none is skipped.
+    `read.hi` is read for every new query (a split may lower it between two pages); a cursor
+    goes on with the query it came from."""
+    anchor, seen, cursor, cursor_hi, barren_restarts = floor_second(read.lo), set(), None, None, 0
     while True:
+        hi = cursor_hi if cursor else read.hi
         try:
             data, next_cursor = read_search_page(client, spec.body(anchor, hi, cursor))
         except BadRequestError:
@@ -115,7 +119,7 @@ def search_pages(client, spec: SearchSpec, lo: datetime, hi: datetime | None) ->
         else:
             # The whole page is one second: walk on with the cursor through that second.
             seen.update(record.get("id") for record in data)
-            cursor = next_cursor
+            cursor, cursor_hi = next_cursor, hi
 
 
 class SearchStream(WindowedStream):
@@ -138,8 +142,8 @@ class SearchStream(WindowedStream):
             wanted += sorted(name for name in live if name not in ctx.record_fields)
         return SearchSpec(self.object_type, self.sort_field, tuple(wanted), self.page_size)
 
-    def fetch_window(self, ctx: StreamContext, lo: datetime, hi: datetime, unit: Unit) -> Iterator[list[dict]]:
-        return search_pages(ctx.client, self.spec(ctx), lo, hi)
+    def fetch_window(self, ctx: StreamContext, read: WindowRead) -> Iterator[list[dict]]:
+        return search_pages(ctx.client, self.spec(ctx), read)
 
     def earliest_record(self, ctx: StreamContext, lo: datetime, hi: datetime) -> datetime | None:
         spec = SearchSpec(self.object_type, self.sort_field, ("id", self.sort_field))

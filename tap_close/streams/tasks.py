@@ -14,7 +14,6 @@ class Tasks(WindowedStream):
     replication_key = "date_updated"
     sort_field = "date_created"
     page_size = 1000
-    large_pages = True    # a thousand tasks: about a megabyte of JSON
     window = timedelta(days=30)
     paging_fields = ("id", "date_created")
     event_object_types = ("task.",)   # task.lead, task.email_followup, ...

@@ -1,5 +1,6 @@
 """Streams read through date windows: each window is a unit whose end becomes the bookmark
-once all its records are written. Inside a window, records are read with keyset paging."""
+once all its records are written. Inside a window, records are read with keyset paging; a
+window that turns out dense splits (window_split.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from functools import partial
 from typing import Any, ClassVar, Iterator
 
 from ..timeutil import parse_datetime
-from .base import LATE_VISIBILITY, Stream, StreamContext, Unit, date_windows, window_label
+from .base import LATE_VISIBILITY, Split, Stream, StreamContext, Unit, date_windows, window_label
 from .paging import Keyset, keyset_pages
+from .window_split import WindowRead, plan_split, read_whole
 
 
 # Below this many windows, empty ones cost less than asking where the records begin.
@@ -19,6 +21,7 @@ PROBE_AFTER_WINDOWS = 24
 class WindowedStream(Stream):
     window: ClassVar[timedelta] = timedelta(days=30)
     sort_field: ClassVar[str]        # the field keyset paging re-anchors on
+    descending: ClassVar[bool] = False   # Close lists the records newest first (only)
 
     def window_start(self, ctx: StreamContext) -> datetime:
         if ctx.bookmark is None:
@@ -47,9 +50,35 @@ class WindowedStream(Stream):
             # The newest window is read to the moment it is read: a write Close stamped just
             # before the run (after the estimate of Close's "now", a lower bound) comes now
             # rather than next run. Its bookmark stays at the run's start all the same.
-            reach = None if hi == newest_end else hi
-            yield Unit(label=window_label(lo, reach), fetch=partial(self.fetch_window, ctx, lo, reach),
-                       bookmark=bookmark, span=(lo, bookmark))
+            yield self.window_unit(ctx, lo, None if hi == newest_end else hi, bookmark)
+
+    def window_unit(self, ctx: StreamContext, lo: datetime, reach: datetime | None, bookmark: datetime) -> Unit:
+        """The unit reading [lo, reach) (reach None: to the moment it is read), which becomes
+        the bookmark `bookmark` once written."""
+        read = WindowRead(lo=lo, hi=reach, end=bookmark, descending=self.descending)
+        unit = Unit(label=window_label(lo, reach), fetch=partial(self._read_window, ctx, read),
+                    bookmark=bookmark, span=(lo, bookmark))
+        if self.sort_field == self.replication_key:   # then a piece of the sort is a piece of the window
+            unit.split = partial(self._split_window, ctx, read)
+            unit.progress = partial(read_whole, read)
+        return unit
+
+    def _read_window(self, ctx: StreamContext, read: WindowRead, unit: Unit) -> Iterator[list[dict]]:
+        for page in self.fetch_window(ctx, read):
+            read.passed(self.sort_key(page[-1]))
+            yield page
+
+    def _split_window(self, ctx: StreamContext, read: WindowRead, wanted: int) -> Split | None:
+        """Called between two pages (the read is paused): narrow the read to the piece it keeps
+        and make a unit of every other piece."""
+        plan = plan_split(read, wanted)
+        if plan is None:
+            return None
+        (lo, hi), pieces = plan
+        reach = read.hi
+        children = [self.window_unit(ctx, a, reach if b == read.end else b, b) for a, b in pieces]
+        read.lo, read.hi = lo, reach if hi == read.end else hi
+        return Split(span=(lo, hi), bookmark=hi, label=window_label(lo, read.hi), children=children)
 
     def skipped_ranges(self, ctx: StreamContext) -> list[tuple[datetime, datetime]]:
         """The finished ranges less their top `reread(ctx)`: a write that shows late, or (for
@@ -57,7 +86,8 @@ class WindowedStream(Stream):
         below a bookmark. What is skipped must not hold edits this run misses: streams keyed
         on date_updated see an edit move its record to the newest window, and activities'
         late edits are fetched again through the event log (changes.py `_refetch`)."""
-        margin = self.reread(ctx)
+        # Edits an event replay fetches again need no re-read: only a write that shows late does.
+        margin = LATE_VISIBILITY if self.refetch_edited and ctx.late_edits else self.reread(ctx)
         return [(lo, hi - margin) for lo, hi in ctx.finished if hi - margin > lo]
 
     def bookmark_ceiling(self, ctx: StreamContext) -> datetime:
@@ -77,11 +107,12 @@ class WindowedStream(Stream):
         """A time at or before the first record in [lo, hi), or None when there is none."""
         return lo
 
-    def fetch_window(self, ctx: StreamContext, lo: datetime, hi: datetime | None, unit: Unit) -> Iterator[list[dict]]:
-        return keyset_pages(ctx.client, self.path, self.keyset(ctx, lo, hi))
+    def fetch_window(self, ctx: StreamContext, read: WindowRead) -> Iterator[list[dict]]:
+        return keyset_pages(ctx.client, self.path, self.keyset(ctx, read))
 
-    def keyset(self, ctx: StreamContext, lo: datetime, hi: datetime | None) -> Keyset:
-        return Keyset(params=lambda boundary, skip: {**self.window_query(lo, hi, boundary, skip),
+    def keyset(self, ctx: StreamContext, read: WindowRead) -> Keyset:
+        # Each page's query reads the window's bounds anew: a split may have narrowed them.
+        return Keyset(params=lambda boundary, skip: {**self.window_query(read.lo, read.hi, boundary, skip),
                                                      **self.fields_param(ctx)},
                       key=self.sort_key)
 

@@ -1,0 +1,84 @@
+"""Dense date windows split themselves, so that no endpoint group is left with one window read
+one page at a time while its rate limit has room.
+
+Keyset paging inside a window is sequential by nature: each page's query starts where the
+last one ended. Real accounts are skewed (an import puts a quarter of a year's activities on
+one day, a campaign thousands of records in one minute), so one window can hold most of a
+stream. After each page the sync asks the unit whether it would split (when its endpoint group
+has fewer units than it could run at once); the window's own pace says how dense the rest is:
+pages read so far over the span of the key they covered. A rest worth several pages is cut,
+at whole seconds, into pieces of even span; the unit reads on through the first piece and the
+others become units of their own, which split again when they in turn turn out dense. A piece
+costs about one request more than reading on would (its last, partial page), so pieces are
+made only for groups with idle room and only over at least MIN_PIECE_PAGES pages each.
+
+Cuts are whole seconds: Close's search compares moments at a precision its docs do not state,
+and a record of second S is `before` S+1 and `on_or_after` S at any precision (search.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from ..timeutil import floor_second
+
+SECOND = timedelta(seconds=1)
+# A piece is made only when the rest of the window is estimated at this many pages per piece:
+# its partial last page is then a small share of its requests.
+MIN_PIECE_PAGES = 4
+
+
+@dataclass
+class WindowRead:
+    """One window's read as it goes: the bounds its queries use, which a split narrows between
+    two pages, and how far it has come."""
+    lo: datetime
+    hi: datetime | None          # where queries stop; None: at the moment each is sent
+    end: datetime                # the window's end by this run's clock (its bookmark)
+    descending: bool = False     # read newest first (Close lists activities only so)
+    position: datetime | None = None   # the sort key of the furthest record read
+    pages: int = 0
+
+    def passed(self, key: datetime) -> None:
+        """A page was read; `key` is its last record's sort key."""
+        self.pages += 1
+        if self.position is None:
+            self.position = key
+        else:
+            self.position = min(self.position, key) if self.descending else max(self.position, key)
+
+
+def read_whole(read: WindowRead) -> tuple[datetime, datetime] | None:
+    """The part of the window every record of which has been read: below the last page's
+    second when reading upwards, above it when reading newest first (a record of that very
+    second may still come)."""
+    if read.position is None:
+        return None
+    if read.descending:
+        lo, hi = floor_second(read.position) + SECOND, read.end
+    else:
+        lo, hi = read.lo, floor_second(read.position)
+    return (lo, hi) if lo < hi else None
+
+
+def plan_split(read: WindowRead, wanted: int) -> tuple[tuple[datetime, datetime], list[tuple[datetime, datetime]]] | None:
+    """([lo, hi) the read keeps, the pieces for new units oldest first), or None when the rest of
+    the window is not worth splitting in up to `wanted` + 1 parts."""
+    if read.position is None or wanted < 1:
+        return None
+    if read.descending:
+        start, stop, covered = read.lo, floor_second(read.position), read.end - read.position
+    else:
+        start, stop, covered = floor_second(read.position) + SECOND, read.end, read.position - read.lo
+    if stop - start < 2 * SECOND:
+        return None
+    pages_left = read.pages * ((stop - start) / max(covered, SECOND))
+    count = min(wanted + 1, int(pages_left // MIN_PIECE_PAGES))
+    if count < 2:
+        return None
+    cuts = sorted({floor_second(start + (stop - start) * i / count) for i in range(1, count)} - {start})
+    ranges = list(zip([start, *cuts], [*cuts, stop]))
+    if read.descending:
+        return (ranges[-1][0], read.end), ranges[:-1]
+    return (read.lo, ranges[0][1]), ranges[1:]
