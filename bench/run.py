@@ -13,8 +13,11 @@ with latency and per-group rate limits, and every figure is printed for both, si
   ratio to the rate-limit bound, CPU per record (against the JSON baseline and tap-closeio),
   peak memory, requests per endpoint group and per stream (the tap's `--summary-json`), 429s.
 - **tap-closeio 1.6.6** on the six streams it has, once (about a minute a run).
-- **Incremental, nothing changed.** A sync from the last backfill's final STATE: wall time,
-  records and requests per stream.
+- **Incremental, nothing changed.** A sync from the last backfill's final STATE, with the
+  default selection (what a user gets: every stream but sequence_subscriptions) as the
+  headline, then with every stream: wall time, records, and every request accounted for by
+  what it reads (the sandbox's request log), beside the least a correct tap needs for it
+  (`least_requests`).
 - **Kill and resume.** A backfill killed (SIGKILL) once it has emitted half the records, its
   output read to the end (what a target behind the pipe receives), then a sync from the last
   STATE it emitted: the share of the killed run's records the resumed run emits again, and
@@ -45,6 +48,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import signal
 import statistics
@@ -61,6 +65,11 @@ try:
     from orjson import loads as parse_json     # the tap's own dependency: a faster reader
 except ImportError:
     parse_json = json.loads
+
+# This checkout's stream registry: what each stream is (read whole every run or in date
+# windows) and which event object types it replays, for the incremental run's accounting.
+from tap_close.streams import STREAMS as TAP_STREAMS
+from tap_close.streams.full_scan import FullScanStream
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_VENVS = ROOT / ".venv-bench"
@@ -104,6 +113,16 @@ OFFSET_LISTS = {
                                                   "whatsapp_message,custom_activity,form_submission"})],
     "phone_numbers": [("phone_number", {})]}
 
+# The incremental run's accounting: each request of the tap goes to what it reads (a stream,
+# or one of the run's shared reads), from the sandbox's request log.
+CLOCK = "(Close's clock: GET /me/)"
+REPLAY_WALK = "(event replays' shared walk)"
+SEARCH_STREAM = {object_type: stream for stream, object_type in SEARCH_OBJECT.items()}
+EXACT_EVENT_STREAM = {object_type: name for name, stream in TAP_STREAMS.items()
+                      for object_type in stream.event_object_types if not object_type.endswith(".")}
+GROUP_STREAM = {group: stream for stream, group in STREAM_GROUP.items()
+                if list(STREAM_GROUP.values()).count(group) == 1}
+
 
 # -- the sandbox --------------------------------------------------------------------------
 class Sandbox:
@@ -126,6 +145,11 @@ class Sandbox:
 
     def stats(self):
         return requests.get(self.root + "/_sandbox/stats", timeout=30).json()
+
+    def requests_since(self, since: int) -> tuple[list[dict], int]:
+        """The request log's entries from `since` on, and how many entries it holds."""
+        answer = requests.get(self.root + "/_sandbox/requests", params={"since": since}, timeout=30).json()
+        return answer["requests"], answer["total"]
 
     def unlimited(self):
         """Limits and latency off (close_sandbox/control.py), for what is not paced by Close."""
@@ -267,6 +291,16 @@ def selected_catalog(discover_argv, cwd, path: Path, streams=None, env=None) -> 
     return catalog
 
 
+def default_selection(catalog: dict) -> dict:
+    """A copy of `catalog` with each stream selected as its `selected-by-default` says."""
+    catalog = json.loads(json.dumps(catalog))
+    for entry in catalog["streams"]:
+        for item in entry["metadata"]:
+            if item["breadcrumb"] == []:
+                item["metadata"]["selected"] = item["metadata"].get("selected-by-default", True)
+    return catalog
+
+
 class TapClose:
     """tap-close against one sandbox: its config, discovered catalog and measured syncs."""
 
@@ -283,13 +317,20 @@ class TapClose:
         self.catalog_path = self.workdir / "tap-close-catalog.json"
         self.catalog = selected_catalog(self.tap + ["--config", str(self.config), "--discover"], self.workdir,
                                         self.catalog_path, streams, self.env)
+        # What a user gets without choosing: each stream's `selected-by-default` (the tap's
+        # catalog.select_defaults). Measured only when the bench selects every stream.
+        self.default_catalog_path = None
+        if streams is None:
+            self.default_catalog_path = self.workdir / "tap-close-default-catalog.json"
+            self.default_catalog_path.write_text(json.dumps(default_selection(self.catalog)))
 
-    def sync(self, state=None, kill_after=None, keep_ids=False, pause=True):
-        """One sync from the catalog (from `state` if given), with the sandbox's requests per
-        group and the tap's per stream."""
+    def sync(self, state=None, kill_after=None, keep_ids=False, pause=True, catalog_path=None, account=False):
+        """One sync from the catalog (`catalog_path`, else the bench's; from `state` if given),
+        with the sandbox's requests per group and the tap's per stream; with `account`, every
+        request of the sync by what it reads (`readers`, from the sandbox's request log)."""
         if pause:
             settle(self.args)
-        argv = self.tap + ["--config", str(self.config), "--catalog", str(self.catalog_path),
+        argv = self.tap + ["--config", str(self.config), "--catalog", str(catalog_path or self.catalog_path),
                            "--summary-json", str(self.workdir / "summary.json")]
         if state is not None:
             (self.workdir / "state.json").write_text(json.dumps(state))
@@ -297,11 +338,16 @@ class TapClose:
         summary = self.workdir / "summary.json"
         summary.unlink(missing_ok=True)
         before = self.sb.stats()
+        logged = self.sb.requests_since(1 << 62)[1] if account else 0
         result = run_measured(argv, self.workdir, self.env, kill_after, keep_ids)
         result["groups"], result["limited"] = diff_stats(before, self.sb.stats())
         streams = json.loads(summary.read_text())["streams"] if summary.exists() else []
         result["streams"] = {s["stream"]: s["requests"] for s in streams if s["requests"]}
         result["deletions"] = sum(s.get("deletion_records", 0) for s in streams)
+        result["stream_deletions"] = {s["stream"]: s.get("deletion_records", 0) for s in streams}
+        result["selected"] = sorted(s["stream"] for s in streams)
+        if account:
+            result["readers"] = readers(self.sb.requests_since(logged)[0])
         return result
 
     def backfills(self, repeat):
@@ -476,6 +522,66 @@ def rate_limit_bound(requests_by_stream, groups, rate, burst, latency):
     return max(0, by_group[busiest] - burst) / rate + latency, busiest, by_group[busiest], by_group
 
 
+# -- the incremental run's accounting --------------------------------------------------------
+def reader_of(entry: dict) -> str:
+    """What one request of the tap reads: its stream, or one of the run's shared reads."""
+    group, path, params = entry["group"], entry["path"], entry["params"]
+    if group == "me":
+        return CLOCK
+    if group == "event":
+        if "object_type" in params:      # a stream asking for its own object type's events
+            return EXACT_EVENT_STREAM.get(params["object_type"], f"[event {params['object_type']}]")
+        # The replays ask for a few fields only (tap_close/streams/event_feed.py EVENT_FIELDS).
+        return REPLAY_WALK if "_fields" in params else "event_log"
+    if group == "data":
+        queries = (entry.get("body") or {}).get("query", {}).get("queries") or [{}]
+        object_type = queries[0].get("object_type")
+        return SEARCH_STREAM.get(object_type, f"[data {object_type}]")
+    if group == "activity":
+        return "custom_activities" if path.startswith("/activity/custom/") else "activities"
+    if group == "sequence" and params.get("_fields") == "id":
+        return "sequence_subscriptions"  # its own walk of the sequences, for their ids
+    if group == "status":
+        return "lead_statuses" if path.startswith("/status/lead/") else "opportunity_statuses"
+    return GROUP_STREAM.get(group, f"[{group}]")
+
+
+def readers(entries: list[dict]) -> dict[str, int]:
+    counted: dict[str, int] = {}
+    for entry in entries:
+        reader = reader_of(entry)
+        counted[reader] = counted.get(reader, 0) + 1
+    return counted
+
+
+def pages(records: int, page: int) -> int:
+    """Requests to read `records` at `page` a request: one even for none (to learn there are none)."""
+    return max(1, math.ceil(records / page))
+
+
+def least_requests(run: dict, perfect: dict[str, int]) -> dict[str, int]:
+    """The least a correct tap needs, on this incremental run, for each of its readers:
+    - a table read whole every run (no date filter: tap_close/streams/full_scan.py) what the
+      perfect client's walk of it costs (`perfect`, per stream);
+    - a stream read in date windows, the pages of what it read again (the re-read margin
+      below its bookmark, the activities' lookback), at Close's largest page;
+    - the event replays, the pages of the events since the bookmarks (the event_log stream
+      reads the same ones);
+    - Close's clock, nothing: any answer the run needs anyway carries a Date header."""
+    least: dict[str, int] = {}
+    for reader in set(run["readers"]) | set(run["selected"]):
+        if reader == CLOCK:
+            least[reader] = 0
+        elif reader == REPLAY_WALK:
+            least[reader] = pages(run["counts"].get("event_log", 0), PAGE["event"])
+        elif isinstance(TAP_STREAMS.get(reader), FullScanStream):
+            least[reader] = perfect.get(reader, 0)
+        elif reader in STREAM_GROUP:
+            read = run["counts"].get(reader, 0) - run["stream_deletions"].get(reader, 0)
+            least[reader] = pages(read, PAGE.get(STREAM_GROUP[reader], OTHER_PAGE))
+    return least
+
+
 # -- one organization -------------------------------------------------------------------------
 def measure(args, name, skew, workdir):
     """Every measurement on one organization (evenly spread or skewed)."""
@@ -489,7 +595,8 @@ def measure(args, name, skew, workdir):
         print(f"  [{name}] backfill x{args.repeat}", file=sys.stderr, flush=True)
         out["backfill"] = tap.backfills(args.repeat)
         print(f"  [{name}] incremental, kill and resume", file=sys.stderr, flush=True)
-        out["incremental"] = tap.sync(state=out["backfill"]["state"])
+        out["incremental"] = {label: tap.sync(state=out["backfill"]["state"], catalog_path=path, account=True)
+                              for label, path in incremental_selections(tap).items()}
         out["resume"] = kill_and_resume(tap, out["backfill"])
         if not args.skip_closeio:
             print(f"  [{name}] tap-closeio", file=sys.stderr, flush=True)
@@ -514,6 +621,13 @@ def measure(args, name, skew, workdir):
         finally:
             sb.stop()
     return out
+
+
+def incremental_selections(tap) -> dict[str, Path]:
+    """The catalogs of the incremental runs, the headline first."""
+    if tap.default_catalog_path is None:
+        return {"tap-closeio's six streams": tap.catalog_path}
+    return {"default selection (what a user gets)": tap.default_catalog_path, "every stream": tap.catalog_path}
 
 
 def kill_and_resume(tap, backfill):
@@ -632,15 +746,21 @@ def report_closeio(r):
 
 
 def report_incremental(r):
-    print("incremental run, nothing changed (from the last backfill's final STATE; one run)")
-    runs = [x["incremental"] for x in r]
-    row("  wall time (s)", [f"{i['wall']:.1f}" for i in runs])
-    row("  records", [sum(i["counts"].values()) for i in runs], "re-read margins: lookback, 5 minutes")
-    row("  requests", [sum(i["groups"].values()) for i in runs])
-    row("  429 answers", [i["limited"] for i in runs])
-    print("  requests per stream")
-    for stream in sorted(set().union(*(i["streams"] for i in runs))):
-        row(f"    {stream}", [i["streams"].get(stream, 0) for i in runs])
+    print("incremental run, nothing changed (from the last backfill's final STATE; one run each)")
+    for label in r[0]["incremental"]:
+        runs = [x["incremental"][label] for x in r]
+        least = [least_requests(i, x["perfect"]) for i, x in zip(runs, r)]
+        print(f"  {label}")
+        row("    wall time (s)", [f"{i['wall']:.1f}" for i in runs])
+        row("    records", [sum(i["counts"].values()) for i in runs], "re-read margins: lookback, 5 minutes")
+        row("    requests, ours / least", [f"{sum(i['readers'].values())} / {sum(n.values())}"
+                                            for i, n in zip(runs, least)])
+        row("    429 answers", [i["limited"] for i in runs])
+        print("    requests per stream or shared read, ours / least (the sandbox's request log)")
+        for reader in sorted(set().union(*(i["readers"] for i in runs), *least)):
+            ours = [i["readers"].get(reader, 0) for i in runs]
+            row(f"      {reader}", [f"{o} / {n.get(reader, 0)}" for o, n in zip(ours, least)],
+                "over" if any(o > n.get(reader, 0) for o, n in zip(ours, least)) else "")
 
 
 def report_resume(r):

@@ -110,6 +110,22 @@ def attribute(summary: RunSummary | None, stream: str):
         _current.entry = previous
 
 
+def current_attribution():
+    """What this thread's requests count against: handed to threads that work for it."""
+    return getattr(_current, "entry", None)
+
+
+@contextmanager
+def attributed_to(entry):
+    """Requests made in this block count against `entry` (from `current_attribution`)."""
+    previous = getattr(_current, "entry", None)
+    _current.entry = entry
+    try:
+        yield
+    finally:
+        _current.entry = previous
+
+
 def count_response(status: int) -> None:
     """Called by the HTTP client for every response (and retried failure)."""
     entry = getattr(_current, "entry", None)

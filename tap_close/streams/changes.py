@@ -15,10 +15,12 @@ before its reads so that no bookmark passes it:
   fetch that record again (`id__in`, a page of ids per request) and emit it (config
   `late_activity_edits`).
 
-Exact object types are asked of Close with its `object_type`+`action` filter; a family
-("activity.", "task.") has too many types to ask one by one, so the events of the period
-are walked once per run for every such stream (`event_feed.py`) and matched here. Only the
-few fields needed are requested.
+A family ("activity.", "task.") has too many types to ask one by one, so the events of the
+period are walked once per run for every such stream (`event_feed.py`) and matched here.
+Exact object types ("lead", "contact", ...) are taken from that walk too when it covers
+their period, so with nothing changed a replay costs no request of its own; otherwise they
+are asked of Close with its `object_type`+`action` filter. Only the few fields needed are
+requested.
 """
 
 from __future__ import annotations
@@ -55,12 +57,12 @@ def change_unit(stream: Stream, ctx: StreamContext) -> Unit | None:
                        "cannot be seen", stream.tap_stream_id, " and ".join(_describe(a) for a in actions),
                        format_datetime(since), format_datetime(horizon))
         since = horizon
-    families = _families(stream)
-    if families:
-        if ctx.event_feed is None:
-            ctx.event_feed = EventFeed(ctx.client)   # a stream planned on its own
-        ctx.event_feed.need(since, families)
-    return Unit(label=f"changes since {format_datetime(since)}", bookmark=None,
+    if ctx.event_feed is None:
+        ctx.event_feed = EventFeed(ctx.client)   # a stream planned on its own
+    ctx.event_feed.need(since, _families(stream), _exact_types(stream))
+    # Its wait is for the shared walk of the event log: it takes a turn of the event group,
+    # not one of the stream's own windows'.
+    return Unit(label=f"changes since {format_datetime(since)}", bookmark=None, group=EVENT_PATH,
                 fetch=partial(_replay, stream, ctx, since, actions))
 
 
@@ -123,17 +125,18 @@ def _families(stream: Stream) -> tuple[str, ...]:
     return tuple(t for t in stream.event_object_types if t.endswith("."))
 
 
+def _exact_types(stream: Stream) -> tuple[str, ...]:
+    return tuple(t for t in stream.event_object_types if not t.endswith("."))
+
+
 def _events(stream: Stream, ctx: StreamContext, since: datetime, actions: tuple[str, ...]) -> Iterator[dict]:
-    families = _families(stream)
-    if families:
-        yield from ctx.event_feed.events(since, families, actions)
-        exact = [t for t in stream.event_object_types if t not in families]
-    else:
-        exact = list(stream.event_object_types)
-    # To the moment of the walk (as the shared feed walks): a change made just before the run
-    # is replayed by this run. With previous_data, for deletion records.
+    share = ctx.event_feed.take(since, _families(stream), _exact_types(stream), actions)
+    yield from share.events
+    # The exact types the shared walk does not cover, by type and action. To the moment of the
+    # query (as the shared feed walks): a change made just before the run is replayed by this
+    # run. With previous_data, for deletion records.
     window = {"date_updated__gte": format_datetime(since), "_limit": EVENT_PAGE, "_fields": EVENT_FIELDS}
-    for object_type in exact:
+    for object_type in share.exact_left:
         for action in actions:
             for page in cursor_pages(ctx.client, EVENT_PATH, {**window, "object_type": object_type, "action": action}):
                 yield from page

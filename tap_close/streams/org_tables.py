@@ -8,7 +8,7 @@ Close's endpoints, per developer.close.com/api/resources/<resource> and its Open
 - `/saved_search/` lists lead Smart Views only unless `type`/`type__in` says otherwise
   ("Defaults to lead"), so every type of Close's `SavedSearchType` enum is asked for.
 - `/group/` does not carry members ("Use individual group endpoint instead"): each group is
-  fetched again from `/group/{id}/`.
+  fetched again from `/group/{id}/`, a few at once.
 - Close documents no list of memberships (`/membership/` has POST, PUT and `/{id}/` only), so
   there is no memberships stream.
 """
@@ -16,11 +16,13 @@ Close's endpoints, per developer.close.com/api/resources/<resource> and its Open
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import ClassVar, Iterator
 
 from ..errors import NotFoundError, UnexpectedResponseError
 from .base import StreamContext, Unit
 from .dimensions import DimensionStream
+from .full_scan import in_parallel
 
 LOGGER = logging.getLogger("tap_close")
 
@@ -59,7 +61,9 @@ class DetailedDimension(DimensionStream):
             yield from super()._fetch(ctx, unit)
             return
         for page in super()._fetch(ctx, unit):
-            detailed = [record for record in (self._detail(ctx, item) for item in page) if record is not None]
+            # One request per item, side by side: in turn they would make this table the last
+            # to finish on an incremental run (a round trip per group).
+            detailed = [record for record in in_parallel(partial(self._detail, ctx), page) if record is not None]
             if detailed:
                 yield detailed
 
