@@ -14,6 +14,8 @@ import time
 DEFAULT_RETRY_WAIT = 2.0
 # How long a caller waiting for a free slot sleeps before it looks whether the run stopped.
 SLOT_WAIT_SECONDS = 0.25
+# A group that waited for its budget this recently is at its rate limit (at_its_limit).
+THROTTLE_MEMORY_SECONDS = 1.0
 _PAIR = re.compile(r"(\w+)\s*=\s*([0-9.]+)")
 
 
@@ -48,13 +50,14 @@ def retry_wait(headers, body) -> float:
 
 
 class _Budget:
-    __slots__ = ("remaining", "reset_at", "hold_until", "in_flight")
+    __slots__ = ("remaining", "reset_at", "hold_until", "in_flight", "throttled_at")
 
     def __init__(self):
         self.remaining: float | None = None   # unknown until Close tells us
         self.reset_at = 0.0
         self.hold_until = 0.0
         self.in_flight = 0
+        self.throttled_at: float | None = None   # the end of the last wait for the budget
 
 
 class Pacer:
@@ -94,14 +97,23 @@ class Pacer:
                     delay = 0.0
                 elif budget.hold_until > now:
                     delay = budget.hold_until - now
+                    budget.throttled_at = budget.hold_until
                 elif budget.remaining is not None and budget.remaining < 1 and budget.reset_at > now:
                     delay = budget.reset_at - now
+                    budget.throttled_at = budget.reset_at
                 else:
                     if budget.remaining is not None:
                         budget.remaining = budget.remaining - 1 if budget.reset_at > now else None
                     budget.in_flight += 1
                     return
             self._sleep(delay)
+
+    def at_its_limit(self, group: str, within: float = THROTTLE_MEMORY_SECONDS) -> bool:
+        """Whether `group` spent its whole budget lately (a wait for it ended less than `within`
+        seconds ago, or has not ended): more requests at once would only wait."""
+        with self._lock:
+            throttled_at = self._budget(group).throttled_at
+            return throttled_at is not None and self._clock() - throttled_at < within
 
     def in_flight(self, group: str) -> int:
         with self._lock:

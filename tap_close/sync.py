@@ -247,8 +247,12 @@ class Sync:
             self._put(("error", run, unit, exc, None), force=True)
 
     def _offer_split(self, run: StreamRun, unit: Unit, group: str) -> None:
-        """Between two pages: when the unit's group has room for more units than it has, the
-        unit may hand part of its rest to new ones (it decides whether that is worth it)."""
+        """Between two pages: when the unit's group has room for more units than it has and is
+        below its rate limit, the unit may hand part of its rest to new ones (it decides
+        whether that is worth it). A group at its limit gains nothing from more units: each
+        piece would only cost its partial last page."""
+        if self.client.pacer.at_its_limit(group):
+            return
         with self._load_lock:
             room = self.concurrency - self._load.get(group, 0)
             split = unit.split(room) if room > 0 else None

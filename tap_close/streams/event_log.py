@@ -3,12 +3,14 @@ from datetime import timedelta
 from functools import partial
 
 from ..timeutil import format_datetime
-from .base import Stream, Unit, date_windows, window_label
+from .base import Stream, Unit, date_windows, required_time, window_label
 # Close: events can become visible late or be consolidated, so the latest five minutes are
 # read again; windows start a little inside the retention horizon, never at events Close is
 # expiring at that moment.
 from .changes import HORIZON_MARGIN, RESCAN, RETENTION
 from .paging import cursor_pages
+from .window_split import WindowRead, read_whole
+from .windowed import without_ranges
 
 LOGGER = logging.getLogger("tap_close")
 
@@ -30,14 +32,26 @@ class EventLog(Stream):
                            "longer available and are not replicated", format_datetime(start),
                            format_datetime(horizon))
             start = horizon
-        windows = date_windows(start, ctx.sync_start, self.window)
-        for number, (lo, hi) in enumerate(windows, 1):
+        windows = [(lo, hi, hi) for lo, hi in date_windows(start, ctx.sync_start, self.window)]
+        newest_end = windows[-1][1] if windows else None
+        for lo, hi, bookmark in without_ranges(windows, self.skipped_ranges(ctx)):
             # The newest window reads to the moment it is read, as in windowed.py.
-            reach = None if number == len(windows) else hi
-            yield Unit(label=window_label(lo, reach), fetch=partial(self._fetch, ctx, lo, reach), bookmark=hi)
+            reach = None if hi == newest_end else hi
+            # Newest first: after each page, the part above its last event is read whole
+            # (window_split.read_whole), which a run killed midway need not read again.
+            read = WindowRead(lo=lo, hi=reach, end=bookmark, descending=True)
+            yield Unit(label=window_label(lo, reach), fetch=partial(self._fetch, ctx, read), bookmark=bookmark,
+                       span=(lo, bookmark), progress=partial(read_whole, read))
 
-    def _fetch(self, ctx, lo, hi, unit):
-        params = {"date_updated__gte": format_datetime(lo), "_limit": self.page_size}
-        if hi is not None:
-            params["date_updated__lt"] = format_datetime(hi)
-        return cursor_pages(ctx.client, self.path, params)
+    def skipped_ranges(self, ctx):
+        """Ranges an earlier run read whole, less their top RESCAN (events show late or are
+        consolidated into a newer one near the top)."""
+        return [(lo, hi - RESCAN) for lo, hi in ctx.finished if hi - RESCAN > lo]
+
+    def _fetch(self, ctx, read, unit):
+        params = {"date_updated__gte": format_datetime(read.lo), "_limit": self.page_size}
+        if read.hi is not None:
+            params["date_updated__lt"] = format_datetime(read.hi)
+        for page in cursor_pages(ctx.client, self.path, params):
+            read.passed(min(required_time(event, "date_updated", "event") for event in page))
+            yield page

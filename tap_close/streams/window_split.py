@@ -5,8 +5,9 @@ Keyset paging inside a window is sequential by nature: each page's query starts 
 last one ended. Real accounts are skewed (an import puts a quarter of a year's activities on
 one day, a campaign thousands of records in one minute), so one window can hold most of a
 stream. After each page the sync asks the unit whether it would split (when its endpoint group
-has fewer units than it could run at once); the window's own pace says how dense the rest is:
-pages read so far over the span of the key they covered. A rest worth several pages is cut,
+has fewer units than it could run at once); the last page's span of the key says how dense the
+rest is (the pace of the whole window so far would not: a dense import day in a quiet month
+looks sparse averaged over the month). A rest worth several pages is cut,
 at whole seconds, into pieces of even span; the unit reads on through the first piece and the
 others become units of their own, which split again when they in turn turn out dense. A piece
 costs about one request more than reading on would (its last, partial page), so pieces are
@@ -27,6 +28,8 @@ SECOND = timedelta(seconds=1)
 # A piece is made only when the rest of the window is estimated at this many pages per piece:
 # its partial last page is then a small share of its requests.
 MIN_PIECE_PAGES = 4
+# The size of the pieces cut next to the read, in pages at the density the last page showed.
+PIECE_PAGES = 8
 
 
 @dataclass
@@ -38,15 +41,18 @@ class WindowRead:
     end: datetime                # the window's end by this run's clock (its bookmark)
     descending: bool = False     # read newest first (Close lists activities only so)
     position: datetime | None = None   # the sort key of the furthest record read
-    pages: int = 0
+    page_span: timedelta = timedelta(0)   # the span of the key the last page covered
 
-    def passed(self, key: datetime) -> None:
-        """A page was read; `key` is its last record's sort key."""
-        self.pages += 1
+    def passed(self, last: datetime) -> None:
+        """A page was read; `last` is its last record's sort key."""
+        # A page's span runs from where the previous one ended (a window's first page from
+        # the window's edge): empty stretches count as the sparse data they are.
+        start = self.position if self.position is not None else (self.end if self.descending else self.lo)
+        self.page_span = abs(last - start)
         if self.position is None:
-            self.position = key
+            self.position = last
         else:
-            self.position = min(self.position, key) if self.descending else max(self.position, key)
+            self.position = min(self.position, last) if self.descending else max(self.position, last)
 
 
 def read_whole(read: WindowRead) -> tuple[datetime, datetime] | None:
@@ -68,16 +74,26 @@ def plan_split(read: WindowRead, wanted: int) -> tuple[tuple[datetime, datetime]
     if read.position is None or wanted < 1:
         return None
     if read.descending:
-        start, stop, covered = read.lo, floor_second(read.position), read.end - read.position
+        start, stop = read.lo, floor_second(read.position)
     else:
-        start, stop, covered = floor_second(read.position) + SECOND, read.end, read.position - read.lo
+        start, stop = floor_second(read.position) + SECOND, read.end
     if stop - start < 2 * SECOND:
         return None
-    pages_left = read.pages * ((stop - start) / max(covered, SECOND))
+    pages_left = (stop - start) / max(read.page_span, SECOND)
     count = min(wanted + 1, int(pages_left // MIN_PIECE_PAGES))
     if count < 2:
         return None
-    cuts = sorted({floor_second(start + (stop - start) * i / count) for i in range(1, count)} - {start})
+    # Pieces next to where the read is, of PIECE_PAGES pages at the density just seen, and the
+    # rest of the window as the last piece: density is known only near the read (an import
+    # day is dense for a day, not for the month), and a rest that turns out dense splits in turn.
+    step = min((stop - start) / count, PIECE_PAGES * max(read.page_span, SECOND))
+    if read.descending:
+        cuts = {floor_second(stop - step * i) for i in range(1, count)}
+    else:
+        cuts = {floor_second(start + step * i) for i in range(1, count)}
+    cuts = sorted(cut for cut in cuts if start < cut < stop)
+    if not cuts:
+        return None
     ranges = list(zip([start, *cuts], [*cuts, stop]))
     if read.descending:
         return (ranges[-1][0], read.end), ranges[:-1]

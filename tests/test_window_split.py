@@ -1,0 +1,127 @@
+"""Dense windows split themselves (streams/window_split.py, sync.Sync._offer_split): the
+arithmetic of a split, and through the CLI on skewed data, that pieces are read in parallel
+and nothing is lost."""
+
+import json
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+
+from expectations import assert_complete, expected_ids
+from tap_close.ratelimit import Pacer
+from tap_close.streams.window_split import MIN_PIECE_PAGES, PIECE_PAGES, WindowRead, plan_split, read_whole
+from tap_close.timeutil import now_utc, parse_datetime
+from tap_runner import run_tap, select, tap_config, write_json
+
+LO = datetime(2026, 1, 1, tzinfo=timezone.utc)
+HI = datetime(2026, 1, 31, tzinfo=timezone.utc)
+MINUTE = timedelta(minutes=1)
+
+
+def read_after(*lasts, descending=False, lo=LO, hi=HI):
+    read = WindowRead(lo=lo, hi=hi, end=hi, descending=descending)
+    for last in lasts:
+        read.passed(last)
+    return read
+
+
+def whole_seconds(*moments):
+    return all(moment.microsecond == 0 for moment in moments)
+
+
+# -- the arithmetic -----------------------------------------------------------------------------
+
+def test_an_ascending_read_keeps_the_piece_next_to_it_and_hands_on_the_rest():
+    # Pages of ten minutes: the rest of the month is thousands of pages, so split as wide as asked.
+    position = LO + timedelta(days=10, seconds=0.5)
+    read = read_after(position - 10 * MINUTE, position)
+    keeps, pieces = plan_split(read, wanted=3)
+    assert keeps[0] == LO and len(pieces) == 3
+    # next to the read, pieces of PIECE_PAGES pages at the pace just seen; the last takes the rest
+    assert keeps[1] - (position.replace(microsecond=0) + timedelta(seconds=1)) == PIECE_PAGES * 10 * MINUTE
+    assert [b - a for a, b in pieces[:2]] == [PIECE_PAGES * 10 * MINUTE] * 2
+    assert pieces[-1][1] == HI
+    edges = [keeps[1]] + [edge for piece in pieces for edge in piece]
+    assert whole_seconds(*edges)
+    assert all(a < b for a, b in pieces) and keeps[1] == pieces[0][0] and pieces[0][1] == pieces[1][0]
+
+
+def test_a_descending_read_hands_on_the_older_part():
+    position = HI - timedelta(days=2, seconds=0.25)
+    read = read_after(position + 10 * MINUTE, position, descending=True)
+    keeps, pieces = plan_split(read, wanted=2)
+    assert keeps[1] == HI and keeps[0] < position and whole_seconds(keeps[0])
+    assert pieces[0][0] == LO and pieces[-1][1] == keeps[0]
+    assert position - keeps[0] < PIECE_PAGES * 10 * MINUTE + timedelta(seconds=1)
+
+
+def test_a_sparse_or_almost_done_window_is_not_split():
+    # the page spanned 20 days: what is left is about half a page
+    sparse = read_after(LO + timedelta(days=20))
+    assert plan_split(sparse, wanted=7) is None
+    # dense, but within a second of the end
+    nearly = read_after(HI - timedelta(seconds=1.5), HI - timedelta(seconds=1.2))
+    assert plan_split(nearly, wanted=7) is None
+    # dense, but the group has no room
+    dense = read_after(LO + MINUTE, LO + 2 * MINUTE)
+    assert plan_split(dense, wanted=0) is None
+    assert plan_split(dense, wanted=1) is not None
+
+
+def test_pieces_are_not_made_smaller_than_a_few_pages():
+    # The rest is about 2.5 pieces' worth of MIN_PIECE_PAGES: at most 2 parts, whatever is asked.
+    span = (HI - LO) / (2.5 * MIN_PIECE_PAGES + 1)
+    read = read_after(LO + span)
+    keeps, pieces = plan_split(read, wanted=7)
+    assert len(pieces) == 1
+
+
+def test_the_part_read_whole_ends_below_the_second_a_record_of_which_may_still_come():
+    up = read_after(LO + timedelta(days=3, seconds=7.5))
+    assert read_whole(up) == (LO, LO + timedelta(days=3, seconds=7))
+    down = read_after(HI - timedelta(days=3, seconds=7.5), descending=True)
+    assert read_whole(down) == (HI - timedelta(days=3, seconds=7), HI)
+    assert read_whole(WindowRead(lo=LO, hi=HI, end=HI)) is None
+
+
+def test_a_group_that_waited_for_its_budget_is_at_its_limit_for_a_second():
+    now = [100.0]
+    pacer = Pacer(clock=lambda: now[0], sleep=lambda seconds: now.__setitem__(0, now[0] + seconds))
+    pacer.acquire("activity")
+    pacer.release("activity", {"RateLimit": "limit=20, remaining=0, reset=1"})
+    assert not pacer.at_its_limit("activity")
+    pacer.acquire("activity")          # waits for the reset: the group is at its limit
+    assert pacer.at_its_limit("activity") and not pacer.at_its_limit("task")
+    now[0] += 1.5
+    assert not pacer.at_its_limit("activity")
+
+
+# -- through the CLI ----------------------------------------------------------------------------
+
+START = "2025-06-01T00:00:00Z"
+
+
+def test_a_dense_window_is_read_in_pieces_at_once_and_completely(sandbox_factory, tmp_path):
+    """Skewed data (an import day holding a quarter of the activities, close_sandbox/skew.py),
+    no rate limit: the window holding the import day splits, its pieces are read side by side,
+    and every activity arrives once the run ends, with its bookmark at the run's start."""
+    sb = sandbox_factory(seed=5, leads=250, activities_per_lead=8, events=100, days=300, skew=True)
+    config = tap_config(sb, START, max_concurrency=4)
+    discovered = run_tap(["--discover"], tmp_path, config=config)
+    catalog = write_json(tmp_path / "catalog.json", select(json.loads(discovered.stdout), ["activities"]))
+    started = now_utc()
+    run = run_tap(["--catalog", catalog], tmp_path, config=config)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert_complete(expected_ids(sb, parse_datetime(START), started), run.ids, streams=["activities"])
+    requests = [r for r in sb.request_log if r["path"] == "/activity/" and r["params"].get("_limit") != "1"]
+    # A unit's first request has no `date_created__lte` (keyset paging adds it from the 2nd page
+    # on): more units started than the windows planned means windows split.
+    planned = int(next(line for line in run.stderr.splitlines() if "activities: syncing from" in line)
+                  .split(" in ")[1].split(" unit")[0])
+    starts = Counter(r["params"]["date_created__gte"] for r in requests if "date_created__lte" not in r["params"])
+    assert planned >= 1 and sum(starts.values()) > planned, (planned, starts)
+    # The pieces are read at the same time: requests of different units overlap in the log.
+    units_in_turn = [r["params"]["date_created__gte"] for r in requests]
+    switches = sum(1 for a, b in zip(units_in_turn, units_in_turn[1:]) if a != b)
+    assert switches > len(starts), "units took turns rather than one reading after the other"
+    final = run.final_state["bookmarks"]["activities"]
+    assert not final.get("finished") and parse_datetime(final["date_created"]) >= started - timedelta(seconds=5)
