@@ -14,7 +14,6 @@ import logging
 import os
 import signal
 import sys
-import threading
 
 from . import __version__
 from .about import about
@@ -159,20 +158,18 @@ def main(argv=None) -> int:
 
 
 def console() -> None:
-    """The `tap-close` command. After a stop by signal a worker may still be waiting on a slow
-    answer from Close (up to `request_timeout`); the process does not wait for it: every line
-    is written and flushed, and nothing else is left to do."""
+    """The `tap-close` command. Once every line is written and flushed there is nothing left to
+    do, so the process ends there: it does not wait for a worker still waiting on a slow answer
+    from Close after a stop by signal (up to `request_timeout`), nor for the interpreter to
+    free a large run's objects one by one (about 0.3 s after a backfill, measured by the bench)."""
     code = main()
-    busy = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon and t.is_alive()]
-    if busy:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except (OSError, ValueError):
-                pass
-        logging.shutdown()
-        os._exit(code)
-    sys.exit(code)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    logging.shutdown()
+    os._exit(code)
 
 
 if __name__ == "__main__":

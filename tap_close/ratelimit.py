@@ -14,8 +14,11 @@ import time
 DEFAULT_RETRY_WAIT = 2.0
 # How long a caller waiting for a free slot sleeps before it looks whether the run stopped.
 SLOT_WAIT_SECONDS = 0.25
+# A refilled budget this close to a whole request counts as one (float sums of tiny refills
+# would otherwise wait for ever smaller fractions).
+ROUNDING = 1e-6
 # A group that waited for its budget this recently is at its rate limit (at_its_limit).
-THROTTLE_MEMORY_SECONDS = 1.0
+THROTTLE_MEMORY_SECONDS = 0.3
 _PAIR = re.compile(r"(\w+)\s*=\s*([0-9.]+)")
 
 
@@ -50,14 +53,39 @@ def retry_wait(headers, body) -> float:
 
 
 class _Budget:
-    __slots__ = ("remaining", "reset_at", "hold_until", "in_flight", "throttled_at")
+    __slots__ = ("remaining", "limit", "rate", "updated_at", "reset_at", "hold_until", "in_flight",
+                 "throttled_at", "refills")
 
     def __init__(self):
         self.remaining: float | None = None   # unknown until Close tells us
+        self.limit: float | None = None
+        self.rate: float | None = None        # tokens per second the budget comes back at
+        self.updated_at = 0.0
         self.reset_at = 0.0
         self.hold_until = 0.0
         self.in_flight = 0
         self.throttled_at: float | None = None   # the end of the last wait for the budget
+        # Close calls its limits buckets, and its `reset` "seconds until the window resets":
+        # the budget is taken to come back steadily over `reset` (a token bucket) until a 429
+        # proves it does not (a fixed window); then the group waits for the whole reset.
+        self.refills = True
+
+    def refill(self, now: float) -> None:
+        if self.remaining is None:
+            return
+        if self.refills and self.rate and self.limit is not None:
+            self.remaining = min(self.limit, self.remaining + self.rate * (now - self.updated_at))
+            self.updated_at = now
+        elif now >= self.reset_at:
+            self.remaining = None   # the window is over: a new budget, told by the next answer
+
+    def wait(self, now: float) -> float:
+        """Seconds until one more request may go (0: now)."""
+        if self.remaining is None or self.remaining >= 1 - ROUNDING:
+            return 0.0
+        if self.refills and self.rate:
+            return (1 - self.remaining) / self.rate
+        return max(0.0, self.reset_at - now)
 
 
 class Pacer:
@@ -66,8 +94,11 @@ class Pacer:
 
     Every response's `RateLimit: limit=N, remaining=M, reset=S` sets the group's budget to
     M, less the requests still in flight (they were sent but not yet counted in M); each
-    request sent spends one. With the budget spent, callers wait until the window resets
-    instead of provoking 429s; after a 429 the whole group waits as long as Close asked.
+    request sent spends one, and the budget comes back at (N - M) / S a second, as a token
+    bucket's does (a budget spent and then waited out whole would leave the group idle for
+    most of the wait). With the budget spent, callers wait for the next token instead of
+    provoking 429s; after a 429 the whole group waits as long as Close asked, and from then
+    on for the whole reset whenever its budget is spent.
     The in-flight limit keeps one group's callers (a stream's windows, planning probes, event
     replays refetching records) from holding more connections than the run allows.
     """
@@ -98,14 +129,15 @@ class Pacer:
                 elif budget.hold_until > now:
                     delay = budget.hold_until - now
                     budget.throttled_at = budget.hold_until
-                elif budget.remaining is not None and budget.remaining < 1 and budget.reset_at > now:
-                    delay = budget.reset_at - now
-                    budget.throttled_at = budget.reset_at
                 else:
-                    if budget.remaining is not None:
-                        budget.remaining = budget.remaining - 1 if budget.reset_at > now else None
-                    budget.in_flight += 1
-                    return
+                    budget.refill(now)
+                    delay = budget.wait(now)
+                    if delay <= 0:
+                        if budget.remaining is not None:
+                            budget.remaining -= 1
+                        budget.in_flight += 1
+                        return
+                    budget.throttled_at = now + delay
             self._sleep(delay)
 
     def at_its_limit(self, group: str, within: float = THROTTLE_MEMORY_SECONDS) -> bool:
@@ -126,11 +158,21 @@ class Pacer:
             budget = self._budget(group)
             budget.in_flight = max(0, budget.in_flight - 1)
             if "remaining" in info and "reset" in info:
+                now = self._clock()
                 budget.remaining = info["remaining"] - budget.in_flight
-                budget.reset_at = self._clock() + info["reset"]
+                budget.reset_at = now + info["reset"]
+                budget.updated_at = now
+                if "limit" in info:
+                    budget.limit = info["limit"]
+                    spent = info["limit"] - info["remaining"]
+                    # No rate to read from a full budget (nothing to come back) or a reset of 0.
+                    budget.rate = spent / info["reset"] if spent > 0 and info["reset"] > 0 else budget.rate
             self._slot_freed.notify_all()
 
     def hold(self, group: str, seconds: float) -> None:
+        """After a 429: nothing goes for `seconds`, and the budget is no longer taken to come
+        back before its reset."""
         with self._lock:
             budget = self._budget(group)
             budget.hold_until = max(budget.hold_until, self._clock() + seconds)
+            budget.refills = False

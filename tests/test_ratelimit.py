@@ -28,18 +28,19 @@ class FakeTime:
         self.now += seconds
 
 
-def test_budget_spent_waits_for_reset_per_group():
+def test_budget_spent_waits_for_the_next_token_per_group():
     t = FakeTime()
     pacer = Pacer(clock=t.clock, sleep=t.sleep)
     pacer.acquire("lead")
+    # 18 spent, back within 2 s: the budget comes back at 9 a second
     pacer.release("lead", {"RateLimit": "limit=20, remaining=2, reset=2"})
     pacer.acquire("lead")
     pacer.acquire("lead")
     assert t.slept == []
     pacer.acquire("activity")          # another group has its own budget
     assert t.slept == []
-    pacer.acquire("lead")              # budget spent: wait for the window to reset
-    assert t.slept == [2.0]
+    pacer.acquire("lead")              # budget spent: wait for one to come back, not the whole reset
+    assert t.slept == [round(1 / 9, 3)]
 
 
 def test_in_flight_requests_count_against_the_reported_budget():
@@ -52,7 +53,30 @@ def test_in_flight_requests_count_against_the_reported_budget():
     pacer.acquire("lead")
     assert t.slept == []
     pacer.acquire("lead")
-    assert t.slept == [1.0]
+    assert t.slept == [round(1 / 17, 3)]
+
+
+def test_after_a_429_a_spent_budget_waits_for_the_whole_reset():
+    t = FakeTime()
+    pacer = Pacer(clock=t.clock, sleep=t.sleep)
+    pacer.acquire("lead")
+    pacer.release("lead", {"RateLimit": "limit=20, remaining=0, reset=3"})
+    pacer.hold("lead", 3)              # Close answered 429: its budget did not come back as assumed
+    pacer.acquire("lead")
+    assert t.slept == [3.0]
+    pacer.release("lead", {"RateLimit": "limit=20, remaining=1, reset=4"})
+    pacer.acquire("lead")
+    pacer.acquire("lead")              # spent again: a fixed window, waited out whole
+    assert t.slept == [3.0, 4.0]
+
+
+def test_a_header_without_a_limit_waits_for_its_reset():
+    t = FakeTime()
+    pacer = Pacer(clock=t.clock, sleep=t.sleep)
+    pacer.acquire("lead")
+    pacer.release("lead", {"RateLimit": "remaining=0, reset=2"})
+    pacer.acquire("lead")
+    assert t.slept == [2.0]
 
 
 def test_hold_after_429_and_unknown_budget_does_not_wait():

@@ -83,7 +83,7 @@ def test_the_part_read_whole_ends_below_the_second_a_record_of_which_may_still_c
     assert read_whole(WindowRead(lo=LO, hi=HI, end=HI)) is None
 
 
-def test_a_group_that_waited_for_its_budget_is_at_its_limit_for_a_second():
+def test_a_group_that_waited_for_its_budget_is_at_its_limit_for_a_moment():
     now = [100.0]
     pacer = Pacer(clock=lambda: now[0], sleep=lambda seconds: now.__setitem__(0, now[0] + seconds))
     pacer.acquire("activity")
@@ -91,7 +91,7 @@ def test_a_group_that_waited_for_its_budget_is_at_its_limit_for_a_second():
     assert not pacer.at_its_limit("activity")
     pacer.acquire("activity")          # waits for the reset: the group is at its limit
     assert pacer.at_its_limit("activity") and not pacer.at_its_limit("task")
-    now[0] += 1.5
+    now[0] += 1
     assert not pacer.at_its_limit("activity")
 
 
