@@ -125,3 +125,38 @@ def test_a_dense_window_is_read_in_pieces_at_once_and_completely(sandbox_factory
     assert switches > len(starts), "units took turns rather than one reading after the other"
     final = run.final_state["bookmarks"]["activities"]
     assert not final.get("finished") and parse_datetime(final["date_created"]) >= started - timedelta(seconds=5)
+
+
+def moment_range(body):
+    condition = body["query"]["queries"][1]["condition"]
+    before = condition.get("before")
+    return condition["on_or_after"]["value"], before["value"] if before else None
+
+
+def test_a_dense_search_window_splits_upwards_and_loses_nothing_whatever_the_search_precision(
+        sandbox_factory, tmp_path):
+    """Leads read ascending through the search API: 1,200 of them changed within one minute
+    (minute_cluster) make a 30-day window dense; its pieces are cut at whole seconds and read
+    side by side, and a search comparing moments to the second loses none of the records on a
+    cut (search.py: `before` S+1 and `on_or_after` S hold whatever the precision)."""
+    sb = sandbox_factory(seed=9, leads=1500, activities_per_lead=0, tasks_per_lead=0, events=20, days=90,
+                         minute_cluster=1200)
+    sb.search_time_precision = "s"
+    config = tap_config(sb, START, max_concurrency=4)
+    discovered = run_tap(["--discover"], tmp_path, config=config)
+    catalog = write_json(tmp_path / "catalog.json", select(json.loads(discovered.stdout), ["leads"]))
+    run = run_tap(["--catalog", catalog], tmp_path, config=config)
+    assert run.returncode == 0, run.stderr[-2000:]
+    expected = {r["id"] for r in sb.store.records("lead") if parse_datetime(r["date_updated"]) >= parse_datetime(START)}
+    assert len(expected) >= 1500 and run.ids("leads") == expected
+    searches = [r["body"] for r in sb.request_log if r["path"] == "/data/search/" and "cursor" not in r["body"]]
+    ranges = {moment_range(body) for body in searches}
+    ends = {end for _, end in ranges if end is not None}
+    # Cuts inside the planned 30-day windows: an upper bound that is not on a window's day
+    # boundary (the planned windows start at the start date, whole days apart).
+    cuts = {end for end in ends if not end.endswith("T00:00:00.000000Z")}
+    assert cuts, sorted(ranges)[:10]
+    assert all(parse_datetime(cut).microsecond == 0 for cut in cuts), "pieces are cut at whole seconds"
+    # Each cut is the start of the next piece: a range begins where another ends.
+    starts = {start for start, _ in ranges}
+    assert cuts <= starts, sorted(cuts - starts)[:5]
