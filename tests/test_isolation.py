@@ -95,7 +95,8 @@ def test_a_permanent_400_fails_its_stream_alone_and_the_next_run_completes_it(sa
     catalog = select_all(sb, tmp_path)
     sb.max_limit("opportunity", 100)   # every opportunities page asks _limit=250: a 400 each time
     started = now_utc()
-    first = sync_all(sb, tmp_path, catalog)
+    # Two units at a time per endpoint group: the stream has more windows than that.
+    first = sync_all(sb, tmp_path, catalog, max_concurrency=2)
     assert_failed_alone(sb, first, started, {"opportunities": MAX_LIMIT_MESSAGE})
     # Opportunities was tried (and answered 400), and got neither records nor a bookmark.
     assert sb.stats()["status"]["opportunity"].keys() == {400}
@@ -209,9 +210,9 @@ def windows_done_before_the_failure(log, group, key):
 def test_a_stream_failing_midway_keeps_the_bookmark_of_its_written_windows(sandbox_factory, tmp_path):
     sb = sandbox_factory(seed=66, **SMALL)
     catalog = select_all(sb, tmp_path)
-    # The 12th opportunities request fails. One unit per group at a time, oldest first: the
-    # windows before it are written whole, the failing one is not.
-    sb.faults.fail_every(12, status=400, group="opportunity")
+    # The 4th opportunities request fails. One unit per group at a time, oldest first: the
+    # windows before it (a page each) are written whole, the failing one is not.
+    sb.faults.fail_every(4, status=400, group="opportunity")
     started = now_utc()
     first = sync_all(sb, tmp_path, catalog, max_concurrency=1)
     assert_failed_alone(sb, first, started, {"opportunities": "GET opportunity"})
@@ -276,12 +277,13 @@ def test_a_failing_event_log_fails_each_stream_that_replays_it(sandbox_factory, 
 
 
 def test_a_stream_whose_planning_fails_fails_alone(sandbox_factory, tmp_path):
-    """Over more than two years of windows, opportunities asks Close where its records begin
-    while planning (streams/windowed.py): a 400 there fails that stream only."""
+    """Over more than PROBE_AFTER_WINDOWS windows (8 years of 120-day windows), opportunities
+    asks Close where its records begin while planning (streams/windowed.py): a 400 there fails
+    that stream only."""
     sb = sandbox_factory(seed=68, **SMALL)
     catalog = select_all(sb, tmp_path)
     sb.faults.fail_every(1, status=400, group="opportunity")
-    long_ago = "2022-01-01T00:00:00Z"
+    long_ago = "2016-01-01T00:00:00Z"
     started = now_utc()
     run = run_tap(["--catalog", catalog], tmp_path, config=tap_config(sb, long_ago))
     assert run.returncode == 1, run.stderr[-3000:]

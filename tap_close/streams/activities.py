@@ -24,7 +24,6 @@ class Activities(WindowedStream):
     sort_field = "date_created"
     descending = True
     page_size = 100
-    window = timedelta(days=120)
     custom_field_slots = {(): "activity"}
     paging_fields = ("id", "date_created")
     event_object_types = ("activity.",)

@@ -1,5 +1,3 @@
-from datetime import timedelta
-
 from ..timeutil import format_datetime, parse_datetime
 from .paging import read_page
 from .windowed import WindowedStream, with_skip
@@ -13,7 +11,6 @@ class Opportunities(WindowedStream):
     replication_key = "date_updated"
     sort_field = "date_updated"
     page_size = 250
-    window = timedelta(days=30)
     custom_field_slots = {(): "opportunity"}
     paging_fields = ("id", "date_updated")
     event_object_types = ("opportunity",)

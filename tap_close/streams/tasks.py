@@ -14,6 +14,8 @@ class Tasks(WindowedStream):
     replication_key = "date_updated"
     sort_field = "date_created"
     page_size = 1000
+    # Paged by date_created inside date_updated windows: a window cannot split (a piece of
+    # the sort is not a piece of the window), so smaller windows give the task group its units.
     window = timedelta(days=30)
     paging_fields = ("id", "date_created")
     event_object_types = ("task.",)   # task.lead, task.email_followup, ...

@@ -19,7 +19,11 @@ PROBE_AFTER_WINDOWS = 24
 
 
 class WindowedStream(Stream):
-    window: ClassVar[timedelta] = timedelta(days=30)
+    # Windows are the units a backfill starts from; dense ones split as they are read
+    # (window_split.py), so a few large ones give a group its first units without the
+    # request each window costs at its end. A stream whose pages are not sorted on the
+    # window's key cannot split and declares smaller windows (tasks).
+    window: ClassVar[timedelta] = timedelta(days=120)
     sort_field: ClassVar[str]        # the field keyset paging re-anchors on
     descending: ClassVar[bool] = False   # Close lists the records newest first (only)
 
