@@ -13,12 +13,12 @@ setup(
     packages=["tap_close", "tap_close.streams"],
     package_data={"tap_close": ["schemas/*.json"]},
     install_requires=[
-        # singer-python is pinned exactly: its state helpers and message classes change
-        # between minor releases.
-        "singer-python==6.8.0",
-        "requests>=2.32.2,<3",   # get_connection_with_tls_context (client.py)
-        # Requests are sent through requests' own urllib3 pool (see tap_close/client.py).
-        "urllib3>=1.26,<3",
+        # The HTTP client (tap_close/client.py), pinned as requests 2.32 pins it.
+        "urllib3>=1.21.1,<3",
+        # The CA bundle when no variable names one: requests' default, pinned as requests pins it.
+        "certifi>=2017.4.17",
+        # Reads proxies and a CA bundle from the environment (client.environment_settings).
+        "requests>=2.32.2,<3",
         "backoff>=2.2,<3",
         "pendulum>=3.0,<4",
         # Parsing pages and writing records is most of the tap's CPU; orjson does both
@@ -28,6 +28,10 @@ setup(
     extras_require={
         "dev": [
             "pytest>=8",
+            # tests/test_logging.py and tests/test_metrics.py read the METRIC lines back with
+            # singer-python's own parser (the tap writes them itself: tap_close/metrics.py).
+            # Pinned exactly: its formats change between minor releases.
+            "singer-python==6.8.0",
             "jsonschema==2.6.0",
             # PostgreSQL 16 as a wheel, for the target-postgres test (tests/postgres.py): no
             # system package, no root. Its wheels exist for CPython 3.11/3.12 on x86-64 Linux

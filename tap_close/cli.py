@@ -18,7 +18,7 @@ import sys
 from . import __version__
 from .about import about
 from .catalog import select_defaults, selected_streams
-from .client import MAX_SERVER_TRIES, CloseClient
+from .client import MAX_SERVER_TRIES, CloseClient, endpoint_group
 from .config import load_config, load_json_file
 from .discover import discover
 from .errors import InputError, StreamsFailed, TapCloseError, Terminated
@@ -70,7 +70,8 @@ def run(args) -> int:
     REDACTOR.add(config.api_key)
     apply_settings(config.log_level, config.request_metrics)
     # A connection check should answer quickly: one retry, not the sync's patient budget.
-    client = CloseClient(config, max_server_tries=2 if args.test else MAX_SERVER_TRIES)
+    client = CloseClient(config, max_server_tries=2 if args.test else MAX_SERVER_TRIES,
+                         endpoint_groups=len({endpoint_group(stream.path) for stream in STREAMS.values()}))
     if args.test:
         me = client.check_access()
         orgs = [o.get("id") for o in me.get("organizations") or [] if isinstance(o, dict)]

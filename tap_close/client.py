@@ -1,18 +1,26 @@
-"""The HTTP client for Close: one session, Basic auth, retries, rate-limit pacing and a
-table from HTTP status to exception."""
+"""The HTTP client for Close: one connection pool, Basic auth, retries, rate-limit pacing and
+a table from HTTP status to exception.
+
+Requests go through urllib3's public pool API (`PoolManager.connection_from_url`,
+`HTTPConnectionPool.urlopen`). requests' `Session.request` cost about 1 ms of CPU more per
+request: it works out proxies from the environment again for every request, merges settings,
+builds a prepared request and a Response, and reads the body in 10 kB chunks. On a backfill of
+~400 mostly small pages that was about 15% of the tap's CPU (bench/run.py, issue #15).
+"""
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
+import os
+import sys
 import threading
 import time
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode, urlsplit
 
-import backoff
 import orjson
-import requests
-from requests.adapters import HTTPAdapter
+import urllib3
 
 from . import __version__
 from .config import Config
@@ -47,8 +55,16 @@ MAX_RATE_LIMIT_TRIES = 30     # 429s are normal under load; each waits as Close 
 MAX_QUERY_LENGTH = 3000
 METHOD_OVERRIDE = {"x-http-method-override": "GET"}
 PLANNING_EXTRA_CONNECTIONS = 4
+# The compressions requests offered (its default Accept-Encoding is this list of urllib3's);
+# urllib3 decompresses the body as it reads it.
+ACCEPT_ENCODING = urllib3.util.make_headers(accept_encoding=True)["accept-encoding"]
 # Close's Advanced Filtering API: a POSTed JSON query, its own endpoint group.
 SEARCH_PATH = "data/search"
+# Where requests finds a CA bundle, in this order (requests/sessions.py,
+# merge_environment_settings), and where it finds proxies: every `*_proxy` variable (NO_PROXY
+# among them) and, on macOS and Windows, the system's settings (urllib.request.getproxies).
+CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+SYSTEM_PROXY_PLATFORMS = ("darwin", "win32")
 
 
 class _RateLimited(Exception):
@@ -92,30 +108,100 @@ def _request_name(path: str, params: dict | None, body: dict | None = None) -> s
     return f"{'GET' if body is None else 'POST'} {path}"
 
 
+def _server_waits():
+    """The waits between tries after a 5xx or a broken connection: backoff's exponential
+    generator with full jitter. backoff is imported on the first retry only: it imports
+    asyncio, ~15 ms of CPU that a run without a retry (nearly every run) need not spend."""
+    import backoff
+    waits = backoff.expo(factor=RETRY_FACTOR, max_value=60)
+    next(waits)   # backoff's generators yield once before the first wait
+    for wait in waits:
+        yield backoff.full_jitter(wait)
+
+
+def environment_settings(base_url: str) -> tuple[str | None, str | None]:
+    """The proxy URL and the CA bundle for `base_url`, as requests works them out for a
+    Session: the first of REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE that is set (None: requests'
+    default, certifi's); HTTP(S)_PROXY, ALL_PROXY and NO_PROXY through requests' own public
+    `Session.merge_environment_settings` and `utils.select_proxy`. requests is imported only
+    when a proxy variable is set (or the platform has system proxy settings): its import
+    costs ~20 ms of CPU a run."""
+    bundle = next((os.environ[name] for name in CA_BUNDLE_VARIABLES if os.environ.get(name)), None)
+    if sys.platform not in SYSTEM_PROXY_PLATFORMS and not any(name.lower().endswith("_proxy") for name in os.environ):
+        return None, bundle
+    import requests
+    environment = requests.Session().merge_environment_settings(base_url, {}, None, None, None)
+    proxy = requests.utils.select_proxy(base_url, environment["proxies"])
+    return requests.utils.prepend_scheme_if_needed(proxy, "http") if proxy else None, bundle
+
+
+def _pool_manager(base_url: str, pool_size: int, timeout: float) -> urllib3.PoolManager:
+    """A urllib3 pool manager for Close's host, set up as requests' HTTPAdapter sets up a
+    Session's: the environment's proxy and CA bundle, credentials in a proxy's URL sent as
+    Proxy-Authorization, and urllib3's own retries off (retries are ours). Redirects are not
+    followed, as before (requests was called with allow_redirects=False)."""
+    proxy, bundle = environment_settings(base_url)
+    settings = {"num_pools": 1, "maxsize": pool_size, "block": False, "retries": False,
+                "timeout": urllib3.Timeout(connect=timeout, read=timeout)}
+    if base_url.startswith("https:"):
+        if bundle is None:
+            import certifi    # requests' default bundle (requests.certs.where)
+            bundle = certifi.where()
+        settings["cert_reqs"] = "CERT_REQUIRED"
+        settings["ca_cert_dir" if os.path.isdir(bundle) else "ca_certs"] = bundle
+    if proxy is None:
+        return urllib3.PoolManager(**settings)
+    # As requests' get_auth_from_url: the URL's user and password, percent-decoded.
+    parts = urlsplit(proxy)
+    username, password = unquote(parts.username or ""), unquote(parts.password or "")
+    if proxy.lower().startswith("socks"):
+        from urllib3.contrib.socks import SOCKSProxyManager   # needs PySocks, as with requests
+        return SOCKSProxyManager(proxy, username=username or None, password=password or None, **settings)
+    headers = None
+    if username:
+        basic = urllib3.util.make_headers(proxy_basic_auth=f"{username}:{password}")["proxy-authorization"]
+        headers = {"Proxy-Authorization": basic}
+    return urllib3.ProxyManager(proxy, proxy_headers=headers, **settings)
+
+
 class CloseClient:
-    def __init__(self, config: Config, session: requests.Session | None = None, pacer: Pacer | None = None,
-                 max_server_tries: int = MAX_SERVER_TRIES):
+    def __init__(self, config: Config, pacer: Pacer | None = None, max_server_tries: int = MAX_SERVER_TRIES,
+                 endpoint_groups: int = 1):
         self.max_server_tries = max_server_tries
         self.base_url = config.base_url
         self.timeout = config.request_timeout
-        self.session = session or requests.Session()
-        self.session.auth = (config.api_key, "")
-        self.session.headers.update({
+        # Close's API key is the HTTP Basic user name, with an empty password (close-api.md,
+        # "API key in HTTP Basic auth"); the other headers are the ones requests sent.
+        self.headers = {
             "User-Agent": config.user_agent or f"tap-close/{__version__}",
             "Accept": "application/json",
-        })
+            "Accept-Encoding": ACCEPT_ENCODING,
+            "Connection": "keep-alive",
+            "Authorization": urllib3.util.make_headers(basic_auth=f"{config.api_key}:")["authorization"],
+        }
+        self._search_headers = {**self.headers, "Content-Type": "application/json"}
+        self._override_headers = {**self._search_headers, **METHOD_OVERRIDE}
         # Set when the run stops: requests still retrying or pacing in other threads give up
         # at once instead of holding the exit for their waits.
         self.cancelled = threading.Event()
-        self.pacer = pacer or Pacer(sleep=self._wait)
+        self.pacer = pacer or Pacer(sleep=self._wait, max_in_flight=config.max_concurrency)
         self.clock = CloseClock()     # Close's "now", from its responses' Date headers
-        # Every worker thread keeps its connection: without a pool as large as the concurrency,
-        # requests would close and reopen connections all run long. Planning may run a few
-        # more at once (the activities stream's probes). Retries are ours (below).
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=config.max_concurrency + PLANNING_EXTRA_CONNECTIONS,
-                              max_retries=0)
-        self.session.mount("https://", adapter)
-        self.session.mount("http://", adapter)
+        # Every worker thread keeps its connection: without a pool as large as the requests in
+        # flight, connections would be closed and reopened all run long. Each endpoint group
+        # may have `max_concurrency` in flight (the Pacer), and a run reads up to
+        # `endpoint_groups` of them at once; planning may run a few more (the activities
+        # stream's probes). The pool holds what is idle, it opens none ahead. Retries are ours.
+        self._pools = _pool_manager(self.base_url,
+                                    config.max_concurrency * endpoint_groups + PLANNING_EXTRA_CONNECTIONS,
+                                    self.timeout)
+        if isinstance(self._pools, urllib3.ProxyManager):
+            # Through an HTTP proxy the manager writes each request as the proxy needs it (the
+            # whole URL, or a CONNECT tunnel for HTTPS).
+            self._urlopen, self._target = self._pools.urlopen, self.base_url
+        else:
+            # Straight to Close: its host's pool, looked up once, takes the path.
+            self._urlopen = self._pools.connection_from_url(self.base_url).urlopen
+            self._target = urlsplit(self.base_url).path
 
     def get(self, path: str, params: dict | None = None) -> dict:
         """GET a Close endpoint and return its JSON object, retrying what is transient."""
@@ -130,8 +216,7 @@ class CloseClient:
         failures back off exponentially with full jitter (backoff's generators), up to
         max_server_tries. Every wait ends early when the run stops."""
         rate_limited, server_tries, started = 0, 0, time.monotonic()
-        server_waits = backoff.expo(factor=RETRY_FACTOR, max_value=60)
-        next(server_waits)   # backoff's generators yield once before the first wait
+        server_waits = None
         while True:
             try:
                 return self._send(path, params, body)
@@ -147,7 +232,8 @@ class CloseClient:
                     raise ServerError(f"Close did not answer {_request_name(path, params, body)} successfully "
                                       f"after {server_tries} tries (last: {exc})", exc.status) from None
                 LOGGER.warning("retrying %s after %s (try %d)", path, exc, server_tries)
-                self._wait(backoff.full_jitter(next(server_waits)), path)
+                server_waits = server_waits or _server_waits()
+                self._wait(next(server_waits), path)
 
     def _wait(self, seconds: float, path: str = "") -> None:
         """Sleep, unless the run stops meanwhile: then give up at once."""
@@ -160,32 +246,36 @@ class CloseClient:
         if self.cancelled.is_set():
             raise Cancelled(f"{what} not sent: the run is stopping")
         group = endpoint_group(path)
-        url = f"{self.base_url}/{path.strip('/')}/"
-        headers = None
+        resource = f"/{path.strip('/')}/"
+        headers = self._search_headers
         if body is None:
             # As requests encodes them: parameters set to None are left out, sequences repeat the key.
             params = {key: value for key, value in params.items() if value is not None}
-            if len(urlencode(params, doseq=True)) > MAX_QUERY_LENGTH:
-                body, params, headers = {"_params": params}, None, METHOD_OVERRIDE
-        method = "GET" if body is None else "POST"
+            query = urlencode(params, doseq=True)
+            if len(query) > MAX_QUERY_LENGTH:
+                body, headers = {"_params": params}, self._override_headers
+            else:
+                headers, resource = self.headers, f"{resource}?{query}" if query else resource
+        method, payload = ("GET", None) if body is None else ("POST", orjson.dumps(body))
         self.pacer.acquire(group)
         response = None
         if LOGGER.isEnabledFor(logging.DEBUG):
-            LOGGER.debug("%s %s", method, f"{url}?{urlencode(params, doseq=True)}" if body is None
-                         else f"{url} {json.dumps(body)}")
+            LOGGER.debug("%s %s%s%s", method, self.base_url, resource, "" if body is None else f" {json.dumps(body)}")
         try:
             with metrics.http_request_timer(path) as tags:
-                response = self.session.request(method, url, params=params, json=body, headers=headers,
-                                                timeout=self.timeout, allow_redirects=False)
-                content = response.content
-                tags["http_status_code"] = response.status_code
-                tags["status"] = "succeeded" if response.status_code < 400 else "failed"
-        except (requests.RequestException, OSError) as exc:
+                # The whole body is read (and decompressed) before the connection goes back to
+                # the pool for the next request.
+                response = self._urlopen(method, self._target + resource, body=payload, headers=headers,
+                                         redirect=False, retries=False, preload_content=True, decode_content=True)
+                content = response.data
+                tags["http_status_code"] = response.status
+                tags["status"] = "succeeded" if response.status < 400 else "failed"
+        except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as exc:
             # Timeouts, refused or broken connections, TLS and proxy failures, truncated bodies.
             raise _Retryable(f"{exc.__class__.__name__} on {path}") from None
         finally:
             self.pacer.release(group, response.headers if response is not None else None)
-        status = response.status_code
+        status = response.status
         self.clock.observe(response.headers.get("Date"), now_utc())
         summary.count_response(status)
         if status == 429:

@@ -212,6 +212,11 @@ def _checker(schema: dict, path: str, report: _Reporter) -> Converter:
     return convert
 
 
+# Close's two other date-time forms: a whole second `2022-11-12T18:00:00+00:00` (25
+# characters), naive UTC with a fraction `2023-04-07T10:01:14.670000` (26, event roots).
+_CLOSE_OTHER_FORMS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\+00:00|\.\d{6})")
+
+
 def _is_close_utc(value: str) -> bool:
     """Close's usual form, `2013-02-08T06:17:00.583000+00:00`: made RFC 3339 `Z` by slicing."""
     return len(value) == 32 and value[26:] == "+00:00" and value[10] == "T" and value[19] == "."
@@ -300,14 +305,21 @@ def _boolean(schema, path, report) -> Converter:
 
 def _array(item: Converter | None, schema, path, report) -> Converter:
     items = schema.get("items") or {}
+    objects = _types(items) == ["object"] and "properties" in items
 
     def convert(value):
         if type(value) is not list:
             return report.mismatch(schema, path, value)
-        if item is None:
+        if item is None or not value:
             return value
         if None in value and not _allows_null(items):
             report.mismatch(items, path + "[]", None)
+        if objects:
+            # Objects are converted in place (compile_object): the list can be kept as well.
+            for element in value:
+                if element is not None:
+                    item(element)
+            return value
         return [None if v is None else item(v) for v in value]
     return convert
 
@@ -385,6 +397,7 @@ def _general_object(schema: dict, path: str, report: _Reporter, deselected: froz
     string_converters = {name: _plain_string(properties[name], f"{path}.{name}" if path else name, report)
                          for name in strings}
     strings = frozenset(strings)
+    close_other_form = _CLOSE_OTHER_FORMS.fullmatch
     if not path:    # the record itself: its properties are the target's columns
         for sub in properties.values():
             report.mark_column(sub)
@@ -412,11 +425,16 @@ def _general_object(schema: dict, path: str, report: _Reporter, deselected: froz
                 elif key in datetimes:
                     if field_value is None:
                         continue
-                    # Close's usual form (see _is_close_utc), checked here without a call: a
-                    # lead has dozens of timestamps.
-                    if (type(field_value) is str and len(field_value) == 32 and field_value[26:] == "+00:00"
-                            and field_value[10] == "T" and field_value[19] == "."):
+                    # Close's forms (tap_close/timeutil.py) are rewritten here without a call: a
+                    # lead has dozens of timestamps. The usual one by its separators (see
+                    # _is_close_utc), the other two (a whole second; naive UTC on events) after
+                    # one regex match.
+                    size = len(field_value) if type(field_value) is str else 0
+                    if (size == 32 and field_value[26:] == "+00:00" and field_value[10] == "T"
+                            and field_value[19] == "."):
                         value[key] = field_value[:26] + "Z"
+                    elif (size == 25 or size == 26) and close_other_form(field_value):
+                        value[key] = field_value[:19] + ".000000Z" if size == 25 else field_value + "Z"
                     else:
                         value[key] = datetimes[key](field_value)
                 else:

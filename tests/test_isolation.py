@@ -170,7 +170,8 @@ def test_a_rejected_key_on_one_group_still_stops_everything_at_once(sandbox_fact
     catalog = select_all(sb, tmp_path)
     sb.faults.fail_every(1, status=401, group="task")
     # One request at a time per endpoint group: "at once" means no group asks more than the
-    # one request it may have had in flight when the 401 came back.
+    # one request it had in flight when the 401 came back and one already past the run's
+    # check when the tap learned of it (the sandbox logs a request when it answers it).
     run = sync_all(sb, tmp_path, catalog, max_concurrency=1)
     assert run.returncode == 1
     critical = log_lines(run.stderr, "CRITICAL")
@@ -181,7 +182,7 @@ def test_a_rejected_key_on_one_group_still_stops_everything_at_once(sandbox_fact
     assert len(refused) == 1 and log[refused[0]]["group"] == "task"
     assert {r["status"] for r in log if r["status"] != 401} == {200}
     after = [r["group"] for r in log[refused[0] + 1:]]
-    assert all(after.count(group) <= 1 for group in after) and "task" not in after, after
+    assert all(after.count(group) <= 2 for group in after) and "task" not in after, after
     before = {r["group"] for r in log[:refused[0]]}
     assert "activity" in before, "other groups were being read when the 401 came"
     # What the run had read is bookmarked; tasks has no bookmark.

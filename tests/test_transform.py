@@ -37,6 +37,35 @@ def test_dates_normalised_and_types_coerced():
     }
 
 
+@pytest.mark.parametrize("close, emitted", [
+    ("2013-02-08T06:17:00.583000+00:00", "2013-02-08T06:17:00.583000Z"),    # the usual form
+    ("2022-11-12T18:00:00+00:00", "2022-11-12T18:00:00.000000Z"),           # a whole second
+    ("2023-04-07T10:01:14.670000", "2023-04-07T10:01:14.670000Z"),          # naive UTC (event roots)
+    ("2023-04-07T10:01:14", "2023-04-07T10:01:14.000000Z"),                 # naive, whole second
+    ("2023-04-07T12:01:14.670000+02:00", "2023-04-07T10:01:14.670000Z"),    # another offset
+    ("2023-04-07T10:01:14.670000Z", "2023-04-07T10:01:14.670000Z"),         # already the tap's
+])
+def test_close_date_time_forms_become_rfc3339_utc_at_every_level(close, emitted):
+    """Close writes three forms (tap_close/timeutil.py); the record's fields and nested objects'
+    take a fast path for them, every other form the general parser."""
+    out = RecordTransformer("s", copy.deepcopy(SCHEMA)).transform(
+        {"date_updated": close, "contacts": [{"date_created": close}]})
+    assert out == {"date_updated": emitted, "contacts": [{"date_created": emitted}]}
+
+
+@pytest.mark.parametrize("garbage", ["2022-11-12T18:00:00+01:0x", "20x2-11-12T18:00:00+00:00",
+                                     "2023-04-07T10:01:14.67000x", "2023-04-07 10:01:14.670000"])
+def test_a_string_shaped_like_close_s_forms_is_still_checked(garbage):
+    """Strings as long as Close's short forms are matched whole, not by length: a misfit moves."""
+    transformer = RecordTransformer("s", copy.deepcopy(SCHEMA))
+    out = transformer.transform({"id": "1", "date_updated": garbage})
+    if garbage == "2023-04-07 10:01:14.670000":      # a space for the T: ISO 8601 still reads it
+        assert out == {"id": "1", "date_updated": "2023-04-07T10:01:14.670000Z"}
+        return
+    assert out == {"id": "1", "date_updated": None, "date_updated__string": garbage}
+    assert transformer.take_schema_change() is True
+
+
 def test_nulls_pass():
     out = RecordTransformer("s", SCHEMA).transform({"id": None, "date_updated": None, "contacts": None})
     assert out == {"id": None, "date_updated": None, "contacts": None}

@@ -10,17 +10,16 @@ Close's changelog 2021-03-31 made a filter mandatory). So every run lists the se
 each one's subscriptions, emitting those changed since the bookmark (less the re-read margin);
 the bookmark becomes the run's start once every sequence is read (full_scan.py). Cost: one
 request for the sequence list, then one per sequence and one more per 100 of its subscriptions,
-every run, whatever changed. Each sequence is a unit of its own, so they are read side by side
-(up to `max_concurrency` at once): the run does not wait a round trip per sequence in turn.
+every run, whatever changed. The sequences' subscriptions are read a few at once
+(full_scan.in_parallel): the run does not wait a round trip per sequence in turn.
 """
 
 from __future__ import annotations
 
 from functools import partial
 
-from .base import Unit
 from .dimensions import DimensionStream
-from .full_scan import FullScanStream
+from .full_scan import FullScanStream, in_parallel
 from .paging import offset_pages
 
 
@@ -41,25 +40,17 @@ class SequenceSubscriptions(FullScanStream):
     # changed, so a user asks for it (README: its cost).
     selected_by_default = False
 
-    def read_units(self, ctx):
-        """A unit per sequence, listed while planning (just before the units run). Only the
-        last carries the bookmark: the bookmark moves over units in order, so it becomes the
-        run's start once every sequence's subscriptions are written."""
-        # `_fields` is Close's general field filter: only the ids are needed here.
+    def _fetch(self, ctx, unit):
+        # The list is read inside the unit, so it is as fresh as the subscriptions read after
+        # it; `_fields` is Close's general field filter: only the ids are needed.
         ids = [sequence["id"] for page in offset_pages(ctx.client, Sequences.path, {"_fields": "id"},
                                                       Sequences.page_size) for sequence in page]
-        if not ids:
-            yield Unit(label="no sequences", fetch=partial(self._fetch_sequence, ctx, None, True))
-        for number, sequence_id in enumerate(ids, 1):
-            yield Unit(label=f"sequence {sequence_id}",
-                       fetch=partial(self._fetch_sequence, ctx, sequence_id, number == len(ids)))
+        for subscriptions in in_parallel(partial(self._subscriptions, ctx), ids):
+            kept = self.emitted(ctx, subscriptions, {})
+            if kept:
+                yield kept
+        self.read_whole(ctx, unit)
 
-    def _fetch_sequence(self, ctx, sequence_id, last, unit):
-        if sequence_id is not None:
-            params = {"sequence_id": sequence_id, **self.fields_param(ctx)}
-            for page in offset_pages(ctx.client, self.path, params, self.page_size):
-                kept = self.emitted(ctx, page, {})
-                if kept:
-                    yield kept
-        if last:
-            self.read_whole(ctx, unit)
+    def _subscriptions(self, ctx, sequence_id) -> list[dict]:
+        params = {"sequence_id": sequence_id, **self.fields_param(ctx)}
+        return [record for page in offset_pages(ctx.client, self.path, params, self.page_size) for record in page]
