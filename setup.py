@@ -17,7 +17,7 @@ setup(
         "urllib3>=1.21.1,<3",
         # The CA bundle when no variable names one: requests' default, pinned as requests pins it.
         "certifi>=2017.4.17",
-        # Reads proxies and a CA bundle from the environment (client.environment_settings).
+        # Reads proxies and a CA bundle from the environment (connections.environment_settings).
         "requests>=2.32.2,<3",
         "backoff>=2.2,<3",
         "pendulum>=3.0,<4",

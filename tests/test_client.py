@@ -18,7 +18,9 @@ import pytest
 import urllib3
 
 from tap_close import client as client_module
-from tap_close.client import CloseClient, environment_settings
+from tap_close import connections as connections_module
+from tap_close.client import CloseClient
+from tap_close.connections import environment_settings
 from tap_close.config import parse_config
 from tap_close.errors import (AuthError, BadRequestError, Cancelled, CloseAPIError, NotFoundError, ServerError,
                               UnexpectedResponseError)
@@ -86,7 +88,7 @@ def no_waits(monkeypatch):
 def clean_environment(monkeypatch):
     """No proxy or CA bundle variable: the environment of most runs."""
     for name in list(os.environ):
-        if name.lower().endswith("_proxy") or name in client_module.CA_BUNDLE_VARIABLES:
+        if name.lower().endswith("_proxy") or name in connections_module.CA_BUNDLE_VARIABLES:
             monkeypatch.delenv(name)
 
 
@@ -302,7 +304,7 @@ CLOSE = "https://api.close.com/api/v1"
 def test_without_proxy_or_bundle_variables_the_defaults_hold(clean_environment, monkeypatch):
     monkeypatch.setattr(sys, "platform", "linux")
     assert environment_settings(CLOSE) == (None, None)
-    manager = client_module._pool_manager(CLOSE, 4, 30)
+    manager = connections_module.pool_manager(CLOSE, 4, 30)
     assert type(manager) is urllib3.PoolManager
     # requests' default bundle: certifi's
     assert manager.connection_pool_kw["ca_certs"] == certifi.where()
@@ -312,7 +314,7 @@ def test_without_proxy_or_bundle_variables_the_defaults_hold(clean_environment, 
 def test_a_proxy_variable_is_read_with_its_credentials(clean_environment, monkeypatch):
     monkeypatch.setenv("HTTPS_PROXY", "http://ops:p%40ss@proxy.acme.test:3128")
     assert environment_settings(CLOSE) == ("http://ops:p%40ss@proxy.acme.test:3128", None)
-    manager = client_module._pool_manager(CLOSE, 4, 30)
+    manager = connections_module.pool_manager(CLOSE, 4, 30)
     assert isinstance(manager, urllib3.ProxyManager) and manager.proxy.host == "proxy.acme.test"
     # Percent-decoded, as requests sends them.
     assert manager.proxy_headers == {"Proxy-Authorization": "Basic " + base64.b64encode(b"ops:p@ss").decode()}
@@ -332,9 +334,9 @@ def test_a_ca_bundle_variable_is_used(clean_environment, monkeypatch, tmp_path):
     bundle.write_text(Path(certifi.where()).read_text())
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
     assert environment_settings(CLOSE) == (None, str(bundle))
-    assert client_module._pool_manager(CLOSE, 4, 30).connection_pool_kw["ca_certs"] == str(bundle)
+    assert connections_module.pool_manager(CLOSE, 4, 30).connection_pool_kw["ca_certs"] == str(bundle)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path))      # a directory of certificates
-    assert client_module._pool_manager(CLOSE, 4, 30).connection_pool_kw["ca_cert_dir"] == str(tmp_path)
+    assert connections_module.pool_manager(CLOSE, 4, 30).connection_pool_kw["ca_cert_dir"] == str(tmp_path)
     # requests' order: REQUESTS_CA_BUNDLE, then CURL_CA_BUNDLE; an empty one does not count.
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "")
     monkeypatch.setenv("CURL_CA_BUNDLE", str(bundle))
@@ -363,13 +365,13 @@ print(",".join(sorted(name for name in ("requests", "backoff", "singer", "asynci
 
 def imported_by_a_run(base_url, **environment):
     env = {name: value for name, value in os.environ.items()
-           if not (name.lower().endswith("_proxy") or name in client_module.CA_BUNDLE_VARIABLES)}
+           if not (name.lower().endswith("_proxy") or name in connections_module.CA_BUNDLE_VARIABLES)}
     result = subprocess.run([sys.executable, "-c", IMPORTS, base_url], env={**env, **environment}, cwd=ROOT,
                             capture_output=True, text=True, check=True)
     return set(filter(None, result.stdout.strip().split(",")))
 
 
-@pytest.mark.skipif(sys.platform in client_module.SYSTEM_PROXY_PLATFORMS, reason="requests reads system proxies")
+@pytest.mark.skipif(sys.platform in connections_module.SYSTEM_PROXY_PLATFORMS, reason="requests reads system proxies")
 def test_a_run_imports_requests_and_backoff_only_when_it_needs_them(canned):
     """Each costs CPU at every start (issue #15): requests is needed to read a proxy or bundle
     variable, backoff only for a retry; singer-python (which imports both) never."""
