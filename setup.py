@@ -13,6 +13,9 @@ setup(
     packages=["tap_close", "tap_close.streams"],
     package_data={"tap_close": ["schemas/*.json"]},
     install_requires=[
+        # singer-python is pinned exactly: its metric format and helpers change between
+        # minor releases (tap_close/metrics.py writes its METRIC lines).
+        "singer-python==6.8.0",
         # The HTTP client (tap_close/client.py), pinned as requests 2.32 pins it.
         "urllib3>=1.21.1,<3",
         # The CA bundle when no variable names one: requests' default, pinned as requests pins it.
@@ -28,10 +31,6 @@ setup(
     extras_require={
         "dev": [
             "pytest>=8",
-            # tests/test_logging.py and tests/test_metrics.py read the METRIC lines back with
-            # singer-python's own parser (the tap writes them itself: tap_close/metrics.py).
-            # Pinned exactly: its formats change between minor releases.
-            "singer-python==6.8.0",
             "jsonschema==2.6.0",
             # PostgreSQL 16 as a wheel, for the target-postgres test (tests/postgres.py): no
             # system package, no root. Its wheels exist for CPython 3.11/3.12 on x86-64 Linux

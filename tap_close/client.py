@@ -17,6 +17,7 @@ import threading
 import time
 from urllib.parse import urlencode, urlsplit
 
+import backoff
 import orjson
 import urllib3
 
@@ -104,9 +105,7 @@ def _request_name(path: str, params: dict | None, body: dict | None = None) -> s
 
 def _server_waits():
     """The waits between tries after a 5xx or a broken connection: backoff's exponential
-    generator with full jitter. backoff is imported on the first retry only: it imports
-    asyncio, ~15 ms of CPU that a run without a retry (nearly every run) need not spend."""
-    import backoff
+    generator with full jitter."""
     waits = backoff.expo(factor=RETRY_FACTOR, max_value=60)
     next(waits)   # backoff's generators yield once before the first wait
     for wait in waits:

@@ -6,7 +6,6 @@ import base64
 import gzip
 import json
 import os
-import subprocess
 import sys
 import threading
 from datetime import datetime, timedelta, timezone
@@ -346,37 +345,3 @@ def test_a_ca_bundle_variable_is_used(clean_environment, monkeypatch, tmp_path):
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.acme.test:3128")      # through requests too
     assert environment_settings(CLOSE) == ("http://proxy.acme.test:3128", "/elsewhere.pem")
 
-
-IMPORTS = """
-import sys
-from tap_close.client import CloseClient
-from tap_close.config import parse_config
-import tap_close.cli
-client = CloseClient(parse_config({"api_key": "k", "start_date": "2025-01-01", "base_url": sys.argv[1]}))
-client.max_server_tries = 2
-client._wait = lambda seconds, path="": None
-try:
-    client.get("user")
-except Exception as exc:
-    print(type(exc).__name__, file=sys.stderr)
-print(",".join(sorted(name for name in ("requests", "backoff", "singer", "asyncio") if name in sys.modules)))
-"""
-
-
-def imported_by_a_run(base_url, **environment):
-    env = {name: value for name, value in os.environ.items()
-           if not (name.lower().endswith("_proxy") or name in connections_module.CA_BUNDLE_VARIABLES)}
-    result = subprocess.run([sys.executable, "-c", IMPORTS, base_url], env={**env, **environment}, cwd=ROOT,
-                            capture_output=True, text=True, check=True)
-    return set(filter(None, result.stdout.strip().split(",")))
-
-
-@pytest.mark.skipif(sys.platform in connections_module.SYSTEM_PROXY_PLATFORMS, reason="requests reads system proxies")
-def test_a_run_imports_requests_and_backoff_only_when_it_needs_them(canned):
-    """Each costs CPU at every start (issue #15): requests is needed to read a proxy or bundle
-    variable, backoff only for a retry; singer-python (which imports both) never."""
-    assert imported_by_a_run(canned.url) == set()
-    assert imported_by_a_run(canned.url, REQUESTS_CA_BUNDLE=certifi.where()) == set()
-    assert imported_by_a_run(canned.url, NO_PROXY="localhost") == {"requests"}
-    canned.answers.append((503, {}, b""))
-    assert imported_by_a_run(canned.url) == {"backoff", "asyncio"}
