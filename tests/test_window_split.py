@@ -112,6 +112,8 @@ def test_a_dense_window_is_read_in_pieces_at_once_and_completely(sandbox_factory
     run = run_tap(["--catalog", catalog], tmp_path, config=config)
     assert run.returncode == 0, run.stderr[-2000:]
     assert_complete(expected_ids(sb, parse_datetime(START), started), run.ids, streams=["activities"])
+    emitted = [r["id"] for r in run.records("activities")]
+    assert len(emitted) == len(set(emitted)), "nothing changed during the run: no record read twice"
     requests = [r for r in sb.request_log if r["path"] == "/activity/" and r["params"].get("_limit") != "1"]
     # A unit's first request has no `date_created__lte` (keyset paging adds it from the 2nd page
     # on): more units started than the windows planned means windows split.
@@ -149,6 +151,8 @@ def test_a_dense_search_window_splits_upwards_and_loses_nothing_whatever_the_sea
     assert run.returncode == 0, run.stderr[-2000:]
     expected = {r["id"] for r in sb.store.records("lead") if parse_datetime(r["date_updated"]) >= parse_datetime(START)}
     assert len(expected) >= 1500 and run.ids("leads") == expected
+    emitted = [r["id"] for r in run.records("leads")]
+    assert len(emitted) == len(set(emitted)), "nothing changed during the run: no record read twice"
     searches = [r["body"] for r in sb.request_log if r["path"] == "/data/search/" and "cursor" not in r["body"]]
     ranges = {moment_range(body) for body in searches}
     ends = {end for _, end in ranges if end is not None}
@@ -160,3 +164,36 @@ def test_a_dense_search_window_splits_upwards_and_loses_nothing_whatever_the_sea
     # Each cut is the start of the next piece: a range begins where another ends.
     starts = {start for start, _ in ranges}
     assert cuts <= starts, sorted(cuts - starts)[:5]
+
+
+def test_a_window_split_again_and_again_is_read_once_and_whole():
+    """Each split leaves the unit and its new pieces a partition of what the unit had left:
+    after splits in a row (the unit reading on between them), the pieces and the unit cover
+    the window once. (A unit that kept its old end split a rest it had handed on already.)"""
+    from types import SimpleNamespace
+    from tap_close.streams.opportunities import Opportunities
+    from tap_close.streams.activities import Activities
+
+    for stream in (Opportunities(), Activities()):
+        ctx = SimpleNamespace(client=None, fields=None)
+        unit = stream.window_unit(ctx, LO, None, HI)     # the newest window: read to the moment
+        read = unit.split.args[1]
+        units, position = [unit], (LO if not stream.descending else HI)
+        # Each page denser than the last: the unit, left with a few pages' worth, splits again.
+        for step in (timedelta(hours=5), timedelta(minutes=20), timedelta(minutes=1)):
+            position = position + step if not stream.descending else position - step
+            read.passed(position)
+            split = unit.split(3)
+            assert split is not None
+            unit.span, unit.bookmark = split.span, split.bookmark
+            units += split.children
+        spans = sorted(u.span for u in units)
+        assert spans[0][0] == LO and spans[-1][1] == HI, (stream.tap_stream_id, spans)
+        assert all(a[1] == b[0] for a, b in zip(spans, spans[1:])), (stream.tap_stream_id, spans)
+        assert all(lo < hi for lo, hi in spans)
+        # Each unit's reads stay inside its span, and only the newest piece reads to the moment.
+        reads = {id(u): (u.split.args[1] if u.split else None) for u in units}
+        for u in units:
+            r = reads[id(u)]
+            assert r.lo == u.span[0] and r.end == u.span[1]
+            assert (r.hi is None) == (u.span[1] == HI) and (r.hi is None or r.hi == u.span[1])

@@ -79,9 +79,11 @@ class WindowedStream(Stream):
         if plan is None:
             return None
         (lo, hi), pieces = plan
-        reach = read.hi
-        children = [self.window_unit(ctx, a, reach if b == read.end else b, b) for a, b in pieces]
-        read.lo, read.hi = lo, reach if hi == read.end else hi
+        reach, end = read.hi, read.end
+        # The piece ending at the window's end reads as far as the window did (to the moment
+        # it is read, for the newest window).
+        children = [self.window_unit(ctx, a, reach if b == end else b, b) for a, b in pieces]
+        read.lo, read.hi, read.end = lo, reach if hi == end else hi, hi
         return Split(span=(lo, hi), bookmark=hi, label=window_label(lo, read.hi), children=children)
 
     def skipped_ranges(self, ctx: StreamContext) -> list[tuple[datetime, datetime]]:
