@@ -1,6 +1,6 @@
 """search_pages against a scripted client: the queries it sends and the pages it yields."""
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -120,3 +120,28 @@ def test_a_record_without_its_date_is_an_error():
     client = Scripted([{"data": [lead("a", 1), {"__object_type": "lead", "id": "b"}], "cursor": "k"}])
     with pytest.raises(UnexpectedResponseError, match="date_updated"):
         list(search_pages(client, SPEC, WindowRead(LO, HI, HI)))
+
+
+def test_a_cursor_walking_on_after_a_split_keeps_to_the_new_end():
+    """A split lowers the window's end while a cursor walks one crowded second: the cursor goes
+    on with its query (the old end), and what its pages hold past the new end is left to the
+    unit the split made for it."""
+    second = datetime(2026, 1, 5, 10, 0, 5, tzinfo=timezone.utc)
+    read = WindowRead(LO, HI, HI)
+    client = Scripted([
+        {"data": [lead("x", 4), lead("a", 5), lead("b", 5, 1)], "cursor": "k1"},
+        {"data": [lead("a", 5), lead("b", 5, 1), lead("c", 5, 2)], "cursor": "k2"},   # re-anchored at :05
+        {"data": [lead("d", 5, 3), lead("e", 6), lead("f", 9)], "cursor": "k3"},      # the cursor's next page
+        {"data": [], "cursor": None},
+    ])
+    pages = search_pages(client, SPEC, read)
+    first, second_page = next(pages), next(pages)
+    assert ids([first, second_page]) == ["x", "a", "b", "c"]
+    read.hi = second + timedelta(seconds=2)    # the split: [.., 10:00:07) is this walk's now
+    rest = list(pages)
+    assert ids(rest) == ["d", "e"], "f (10:00:09) is the new unit's"
+    assert client.bodies[2]["cursor"] == "k2"
+    before = client.bodies[2]["query"]["queries"][1]["condition"]["before"]["value"]
+    assert before == "2026-02-01T00:00:00.000000Z", "the cursor went on with its own query"
+    assert all(b["query"]["queries"][1]["condition"]["before"]["value"] == "2026-01-05T10:00:07.000000Z"
+               for b in client.bodies[3:]) and len(client.bodies) == 4, "a new query asks up to the new end"

@@ -104,6 +104,11 @@ def search_pages(client, spec: SearchSpec, read: WindowRead) -> Iterator[list[di
             cursor = None
             continue
         fresh = [record for record in data if record.get("id") not in seen]
+        if hi != read.hi and read.hi is not None:
+            # A split lowered the window's end while this cursor walked on with its old query:
+            # what lies past the new end is a new unit's to read (window_split.py).
+            fresh = [record for record in fresh
+                     if required_time(record, spec.field, f"a {spec.object_type}") < read.hi]
         if fresh:
             barren_restarts = 0
             yield fresh
