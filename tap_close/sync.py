@@ -203,7 +203,8 @@ class Sync:
         run = StreamRun(stream, selected, ctx, transformer, pending=list(units), waiting=list(units))
         with self._load_lock:
             for unit in units:
-                self._load[self.group_of(run, unit)] = self._load.get(self.group_of(run, unit), 0) + 1
+                group = self.group_of(run, unit)
+                self._load[group] = self._load.get(group, 0) + 1
         if selected.replication_method == "FULL_TABLE":
             self._plan_version(run)
         return run

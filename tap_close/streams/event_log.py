@@ -10,7 +10,7 @@ from .base import Stream, Unit, date_windows, required_time, window_label
 from .changes import HORIZON_MARGIN, RESCAN, RETENTION
 from .paging import cursor_pages
 from .window_split import WindowRead, read_whole
-from .windowed import without_ranges
+from .windowed import below_margin, without_ranges
 
 LOGGER = logging.getLogger("tap_close")
 
@@ -46,7 +46,7 @@ class EventLog(Stream):
     def skipped_ranges(self, ctx):
         """Ranges an earlier run read whole, less their top RESCAN (events show late or are
         consolidated into a newer one near the top)."""
-        return [(lo, hi - RESCAN) for lo, hi in ctx.finished if hi - RESCAN > lo]
+        return below_margin(ctx.finished, RESCAN)
 
     def _fetch(self, ctx, read, unit):
         params = {"date_updated__gte": format_datetime(read.lo), "_limit": self.page_size}

@@ -94,7 +94,7 @@ class WindowedStream(Stream):
         late edits are fetched again through the event log (changes.py `_refetch`)."""
         # Edits an event replay fetches again need no re-read: only a write that shows late does.
         margin = LATE_VISIBILITY if self.refetch_edited and ctx.late_edits else self.reread(ctx)
-        return [(lo, hi - margin) for lo, hi in ctx.finished if hi - margin > lo]
+        return below_margin(ctx.finished, margin)
 
     def bookmark_ceiling(self, ctx: StreamContext) -> datetime:
         """The furthest this run may move the bookmark."""
@@ -128,6 +128,12 @@ class WindowedStream(Stream):
 
     def sort_key(self, record: dict) -> Any:
         return parse_datetime(record[self.sort_field])
+
+
+def below_margin(ranges, margin: timedelta) -> list[tuple[datetime, datetime]]:
+    """Finished ranges less their top `margin`, which is read again (a write that shows late
+    lands there); ranges shorter than the margin are left out."""
+    return [(lo, hi - margin) for lo, hi in ranges if hi - margin > lo]
 
 
 def without_ranges(windows: list[tuple[datetime, datetime, datetime]],
