@@ -161,6 +161,7 @@ class Sync:
         # claims for new units are counted at once, so two splits don't both fill one gap.
         self._load_lock = threading.Lock()
         self._load: dict[str, int] = {}
+        self.run_failure: BaseException | None = None   # the first failure that ends the whole run
         self.stopping = threading.Event()
         self.stop_requested = threading.Event()
         self.stop_signal = "a signal"
@@ -244,7 +245,11 @@ class Sync:
                 self._put(("abandoned", run, unit, None, None), force=True)
         except BaseException as exc:  # handed to the writer thread, which decides (_unit_failed)
             if not fails_only_its_stream(exc):
-                self.client.cancelled.set()   # the run ends: no other group sends another request
+                # The run ends: no other group sends another request, and their units end with
+                # Cancelled, which the writer may hear of first: it reports this failure instead.
+                with self._load_lock:
+                    self.run_failure = self.run_failure or exc
+                self.client.cancelled.set()
             self._put(("error", run, unit, exc, None), force=True)
 
     def _offer_split(self, run: StreamRun, unit: Unit, group: str) -> None:
@@ -337,6 +342,7 @@ class Sync:
 
     def _unit_failed(self, run: StreamRun, exc: BaseException) -> None:
         if not fails_only_its_stream(exc):
+            exc = self.run_failure or exc
             self.summary.failed(run.stream_id, _reason(exc))
             raise exc
         if run.failed:   # another unit of a stream already failed: its first reason stands
