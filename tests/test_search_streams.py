@@ -37,8 +37,11 @@ def _when(value):
 def run_while_deleting(sb, tmp_path, catalog, deletions):
     """A first sync during which `deletions` children are deleted, once the tap has begun."""
     config = write_json(tmp_path / "config.json", tap_config(sb, START))
+    # stderr goes to a file: with two pipes, communicate() reads the descriptors and would
+    # lose what readline() below had already buffered of stdout.
+    err_file = open(tmp_path / "first-run.stderr", "w+")
     proc = subprocess.Popen([sys.executable, "-m", "tap_close", "--config", config, "--catalog", catalog],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=err_file, text=True)
     deleted = []
 
     def delete_some():
@@ -51,8 +54,12 @@ def run_while_deleting(sb, tmp_path, catalog, deletions):
     first_line = proc.stdout.readline()
     writer = threading.Thread(target=delete_some)
     writer.start()
-    rest, err = proc.communicate(timeout=600)
+    rest = proc.stdout.read()
+    proc.wait(timeout=600)
     writer.join()
+    err_file.seek(0)
+    err = err_file.read()
+    err_file.close()
     stdout = first_line + rest
     return TapRun(proc.returncode, stdout, err, _messages(stdout)), deleted
 
