@@ -30,6 +30,7 @@ from .errors import (
 )
 from .close_clock import CloseClock
 from .connections import pool_manager
+from .page_memory import PageMemory
 from .ratelimit import Pacer, retry_wait
 from .timeutil import now_utc
 
@@ -134,6 +135,8 @@ class CloseClient:
         self.cancelled = threading.Event()
         self.pacer = pacer or Pacer(sleep=self._wait, max_in_flight=config.max_concurrency)
         self.clock = CloseClock()     # Close's "now", from its responses' Date headers
+        # The pages read and not yet written, bounded in bytes across the run (page_memory.py).
+        self.memory = PageMemory(cancelled=self.cancelled)
         # Every worker thread keeps its connection: without a pool as large as the requests in
         # flight, connections would be closed and reopened all run long. Each endpoint group
         # may have `max_concurrency` in flight (the Pacer), and a run reads up to
@@ -206,16 +209,18 @@ class CloseClient:
                 headers, resource = self.headers, f"{resource}?{query}" if query else resource
         method, payload = ("GET", None) if body is None else ("POST", orjson.dumps(body))
         self.pacer.acquire(group)
-        response = None
+        response, kept = None, 0
         if LOGGER.isEnabledFor(logging.DEBUG):
             LOGGER.debug("%s %s%s%s", method, self.base_url, resource, "" if body is None else f" {json.dumps(body)}")
         try:
+            self.memory.admit(group)
             with metrics.http_request_timer(path) as tags:
                 # The whole body is read (and decompressed) before the connection goes back to
                 # the pool for the next request.
                 response = self._urlopen(method, self._target + resource, body=payload, headers=headers,
                                          redirect=False, retries=False, preload_content=True, decode_content=True)
                 content = response.data
+                kept = len(content) if response.status < 400 else 0
                 tags["http_status_code"] = response.status
                 tags["status"] = "succeeded" if response.status < 400 else "failed"
         except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as exc:
@@ -223,6 +228,7 @@ class CloseClient:
             raise _Retryable(f"{exc.__class__.__name__} on {path}") from None
         finally:
             self.pacer.release(group, response.headers if response is not None else None)
+            self.memory.answered(kept)
         status = response.status
         self.clock.observe(response.headers.get("Date"), now_utc())
         summary.count_response(status)

@@ -12,8 +12,9 @@ The model, whole:
   and STATE, so output is never interleaved mid-line and every STATE is true: a stream's
   bookmark moves to the end of the longest run of its units, in order, whose records are all
   written, whatever order the units finish in. Memory is bounded by the pages in flight: each
-  running unit holds at most one page, and a bounded queue hands them to the writer (when it
-  falls behind, the fetchers wait).
+  running unit holds at most one page, a bounded queue hands them to the writer, and the bytes
+  of every page read and not yet written are bounded across the run (page_memory.py: when the
+  writer falls behind, the fetchers wait before their next request).
 
 A failure is the failing stream's alone (as Airbyte's framework isolates them, and Meltano
 keeps the states a failed run printed): the stream starts no more units, drops the pages of
@@ -230,12 +231,18 @@ class Sync:
     def _fetch(self, run: StreamRun, unit: Unit, group: str) -> None:
         """Ends with one event the writer counts the unit off by: done, error or abandoned
         (its stream failed meanwhile); none when the whole run is stopping."""
+        memory = self.client.memory
         try:
-            with attribute(self.summary, run.stream_id):
+            with attribute(self.summary, run.stream_id), memory.counting():
                 for page in unit.pages():
                     # What this page completes, known now: the unit reads on only when asked.
                     whole = unit.progress() if unit.progress is not None else None
-                    self._put(("page", run, unit, page, (format_datetime(now_utc()), whole)))
+                    size = memory.take()   # the writer frees these bytes once the page is written
+                    try:
+                        self._put(("page", run, unit, page, (format_datetime(now_utc()), whole, size)))
+                    except _Stop:
+                        memory.release(size)
+                        raise
                     page = None   # not held while the next one is read
                     if unit.split is not None:
                         self._offer_split(run, unit, group)
@@ -313,9 +320,12 @@ class Sync:
                 if kind is None:
                     continue
                 if kind == "page":
+                    extracted_at, whole, size = extracted
                     if not run.failed:   # a failed stream's late pages are dropped
-                        self._write_page(run, unit, payload, extracted[0])
-                        self._record_progress(run, unit, extracted[1])
+                        self._write_page(run, unit, payload, extracted_at)
+                        self._record_progress(run, unit, whole)
+                    payload = None
+                    self.client.memory.release(size)
                     continue
                 if kind == "split":
                     self._split(run, unit, payload)

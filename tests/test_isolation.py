@@ -25,6 +25,7 @@ from tap_close.errors import BadRequestError
 from tap_close.state import State
 from tap_close.streams import STREAMS as REGISTRY
 from tap_close.streams.base import Stream, Unit
+from tap_close.page_memory import PageMemory
 from tap_close.sync import Sync
 from tap_close.timeutil import now_utc, parse_datetime
 from tap_runner import run_in_process, run_tap, tap_config, write_json
@@ -378,7 +379,9 @@ def test_what_a_failed_streams_units_in_flight_send_is_dropped(monkeypatch, late
     selected = SelectedStream("things", schema, ("id",), frozenset(), "INCREMENTAL")
     writer = HoldingWriter(sync_ref, writing_first_page)
     config = Config(api_key="k", start_date=datetime(2026, 1, 1, tzinfo=timezone.utc))
-    runner = Sync(SimpleNamespace(cancelled=threading.Event(), clock=SimpleNamespace(known=True, now=now_utc)), config, State(None), writer, concurrency=2)
+    client = SimpleNamespace(cancelled=threading.Event(), clock=SimpleNamespace(known=True, now=now_utc),
+                             memory=PageMemory())
+    runner = Sync(client, config, State(None), writer, concurrency=2)
     sync_ref.append(runner)
     runner.run([selected])
     assert writer.records_written == ["a"], "what came after the failure is dropped"

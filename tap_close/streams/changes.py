@@ -165,6 +165,7 @@ def _refetch(stream: Stream, ctx: StreamContext, ids: list[str]) -> Iterator[lis
         emitted += len(late)
         if late:
             yield late
+        data = late = None   # the writer's now: not held while the next batch is read
     LOGGER.info("%s: %d record(s) edited after the lookback window, fetched again (%d edited in all)",
                 stream.tap_stream_id, emitted, len(ids))
 

@@ -55,3 +55,4 @@ class EventLog(Stream):
         for page in cursor_pages(ctx.client, self.path, params):
             read.passed(min(required_time(event, "date_updated", "event") for event in page))
             yield page
+            page = None   # the writer's now: not held while the next page is read (page_memory.py)

@@ -37,6 +37,7 @@ class FullScanStream(Stream):
                 kept = self.emitted(ctx, page, added)
                 if kept:
                     yield kept
+                page = kept = None   # the writer's now: not held while the next page is read
         self.read_whole(ctx, unit)
 
     def emitted(self, ctx: StreamContext, records: list[dict], added: dict) -> list[dict]:

@@ -48,6 +48,7 @@ class EveryValueDimension(DimensionStream):
             seen.update(record.get("id") for record in fresh)
             if fresh:
                 yield fresh
+            page = fresh = None   # the writer's now: not held while the next page is read
 
 
 class DetailedDimension(DimensionStream):
@@ -66,6 +67,7 @@ class DetailedDimension(DimensionStream):
             detailed = [record for record in in_parallel(partial(self._detail, ctx), page) if record is not None]
             if detailed:
                 yield detailed
+            page = detailed = None   # the writer's now: not held while the next page is read
 
     def _detail(self, ctx: StreamContext, item: dict) -> dict | None:
         item_id = item.get("id")

@@ -77,6 +77,7 @@ def offset_pages(client, path: str, params: dict, page_size: int) -> Iterator[Pa
         if not has_more:
             return
         skip, tail = ask + len(data), set(ids[len(ids) - overlap:]) if overlap else set()
+        data = fresh = None   # the writer's now: not held while the next page is read (page_memory.py)
 
 
 @dataclass
@@ -156,3 +157,4 @@ def cursor_pages(client, path: str, params: dict) -> Iterator[Page]:
             return
         if not isinstance(cursor, str):
             raise UnexpectedResponseError(f"Close answered GET {path} with a non-string cursor_next")
+        body = data = fresh = None   # the writer's now: not held while the next page is read

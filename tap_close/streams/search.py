@@ -125,6 +125,7 @@ def search_pages(client, spec: SearchSpec, read: WindowRead) -> Iterator[list[di
             # The whole page is one second: walk on with the cursor through that second.
             seen.update(record.get("id") for record in data)
             cursor, cursor_hi = next_cursor, hi
+        data = fresh = None   # the writer's now: not held while the next page is read (page_memory.py)
 
 
 class SearchStream(WindowedStream):

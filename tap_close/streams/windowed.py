@@ -71,6 +71,7 @@ class WindowedStream(Stream):
         for page in self.fetch_window(ctx, read):
             read.passed(self.sort_key(page[-1]))
             yield page
+            page = None   # the writer's now: not held while the next page is read (page_memory.py)
 
     def _split_window(self, ctx: StreamContext, read: WindowRead, wanted: int) -> Split | None:
         """Called between two pages (the read is paused): narrow the read to the piece it keeps
