@@ -82,6 +82,7 @@ def main(argv=None):
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    sb.build_all()   # a process serving a bench or a demo: no request pays for generation
     sb.start()
     print("close-sandbox listening on %s" % sb.url, flush=True)
     while not stop.wait(0.2):

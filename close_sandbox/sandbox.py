@@ -4,7 +4,7 @@ stats to tests."""
 import threading
 import time
 
-from . import search, timefmt
+from . import custom_objects, search, sequences, timefmt
 from .app import App
 from .clock import Clock
 from .faults import Faults
@@ -64,6 +64,15 @@ class Sandbox:
         self._writers = []
 
     # -- lifecycle --------------------------------------------------------------
+    def build_all(self):
+        """Generate now what is otherwise generated at its first request (sequences and custom
+        objects, which most tests never read). Close builds nothing at request time: a first
+        request there answers as fast as any other, and does not hold the store's lock (so
+        every other request) for the second generating them takes on a large account."""
+        sequences.data_of(self)
+        custom_objects.of(self)
+        return self
+
     def start(self, port=None):
         if self._server is not None:
             return self

@@ -21,11 +21,12 @@ import threading
 
 from .errors import Cancelled
 
-# About 20 MB of parsed records (a page of JSON parses into 2.5-3 times its size): room for
-# every group's requests in flight at Close's rate, little more.
-LIMIT_BYTES = 8 * 1024 * 1024
+# About 45 MB of parsed records (a page of JSON parses into 2.5-3 times its size). Answers
+# held only while in flight are written within a round trip, so at Close's rates this is
+# room for every group's requests in flight (a page of tasks or leads is about 1 MB); it
+# binds when the writer falls behind, where every worker would otherwise hold a page.
+LIMIT_BYTES = 16 * 1024 * 1024
 WAIT_SECONDS = 0.25      # a waiting request looks this often whether the run stopped
-FIRST_GUESS_BYTES = 256 * 1024   # a group's answers before the first one is in
 
 
 class _GroupSizes:
@@ -35,7 +36,9 @@ class _GroupSizes:
         self.answers, self.total = 0, 0
 
     def mean(self) -> float:
-        return self.total / self.answers if self.answers else FIRST_GUESS_BYTES
+        # Before its first answer a group's requests are bounded by its Pacer's in-flight
+        # limit alone: a guess would hold back the run's first requests for nothing.
+        return self.total / self.answers if self.answers else 0.0
 
 
 class PageMemory:

@@ -119,18 +119,36 @@ def test_with_nothing_held_one_request_goes_whatever_its_size():
 
 
 def test_a_failed_request_frees_what_was_expected_of_it():
-    memory = PageMemory(limit_bytes=200)
-    failed = Worker(memory, admit, answer(0), "pause")   # admitted, then no body kept
-    failed.start()
-    wait_until(lambda: failed.done == ["admitted", 0], "the request failed")
-    held = Worker(memory, admit, answer(60), "pause")
+    memory = PageMemory(limit_bytes=150)
+    held = Worker(memory, admit, answer(60), "pause")   # the group's answers: 60 bytes on average
     held.start()
     wait_until(lambda: memory.held == 60, "a page is held")
-    # Were the failed request still expected (a 256 KiB first guess), this one would wait.
+    failed = Worker(memory, admit, answer(0), "pause")   # admitted (60 expected), then nothing kept
+    failed.start()
+    wait_until(lambda: failed.done == ["admitted", 0], "the request failed")
+    # 60 held + 60 for this one fit in 150; were the failed request still expected, 180 would not.
     after = Worker(memory, admit)
     after.start()
     assert after.finished.wait(30) and after.done == ["admitted"]
     failed.go.set()
+    held.go.set()
+
+
+def test_a_groups_first_requests_are_not_held_back_by_a_guess():
+    """Before a group's first answer nothing is expected of its requests: the run's first
+    requests all go (their Pacer bounds them), however many groups start at once."""
+    memory = PageMemory(limit_bytes=100)
+    held = Worker(memory, admit, answer(90), "pause")
+    held.start()
+    wait_until(lambda: memory.held == 90, "a page is held")
+    other_group = Worker(memory, lambda m: m.admit("task"))
+    other_group.start()
+    assert other_group.finished.wait(30) and other_group.done == [None]
+    same_group = Worker(memory, admit)    # 90 held + 90 expected > 100
+    same_group.start()
+    wait_until(lambda: memory.waiting == 1, "a request of the group with a known size waits")
+    memory.cancelled.set()
+    assert same_group.finished.wait(30) and isinstance(same_group.error, Cancelled)
     held.go.set()
 
 

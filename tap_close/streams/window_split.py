@@ -29,7 +29,7 @@ SECOND = timedelta(seconds=1)
 # its partial last page is then a small share of its requests.
 MIN_PIECE_PAGES = 4
 # The size of the pieces cut next to the read, in pages at the density the last page showed.
-PIECE_PAGES = 8
+PIECE_PAGES = 16
 
 
 @dataclass
