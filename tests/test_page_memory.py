@@ -57,6 +57,15 @@ def answer(size):
     return step
 
 
+def holding(memory, size):
+    """A worker that read a page of `size` bytes and holds it for the writer, until `.go` is set."""
+    before = memory.held
+    worker = Worker(memory, admit, answer(size), "pause")
+    worker.start()
+    wait_until(lambda: memory.held == before + size, "the page is held")
+    return worker
+
+
 def wait_until(condition, what):
     """Polls for a state another thread reaches; the deadline only keeps a broken build from hanging."""
     deadline = time.monotonic() + 30
@@ -67,9 +76,7 @@ def wait_until(condition, what):
 
 def test_a_request_waits_while_the_pages_held_reach_the_limit_and_goes_once_the_writer_frees_them():
     memory = PageMemory(limit_bytes=100)
-    first = Worker(memory, admit, answer(80), "pause")   # holds a page of 80 bytes for the writer
-    first.start()
-    wait_until(lambda: memory.held == 80, "the first page is held")
+    first = holding(memory, 80)
     second = Worker(memory, admit, answer(80))           # 80 held + about 80 expected > 100
     second.start()
     wait_until(lambda: memory.waiting == 1, "the second request waits")
@@ -82,9 +89,7 @@ def test_a_request_waits_while_the_pages_held_reach_the_limit_and_goes_once_the_
 
 def test_a_request_goes_while_the_pages_held_leave_room():
     memory = PageMemory(limit_bytes=200)
-    first = Worker(memory, admit, answer(80), "pause")
-    first.start()
-    wait_until(lambda: memory.held == 80, "the first page is held")
+    first = holding(memory, 80)
     second = Worker(memory, admit, answer(80))           # 80 + 80 <= 200
     second.start()
     assert second.finished.wait(30) and second.done[0] == "admitted"
@@ -96,9 +101,7 @@ def test_a_worker_finishing_a_page_read_in_several_requests_is_never_held_back()
     """The writer can free only pages a worker has finished: a worker holding part of its page
     is admitted over the limit, one that holds nothing is not."""
     memory = PageMemory(limit_bytes=100)
-    other = Worker(memory, admit, answer(90), "pause")
-    other.start()
-    wait_until(lambda: memory.held == 90, "another worker's page is held")
+    other = holding(memory, 90)
     # A page in two requests: its first answer (not yet a page: not taken), then a second request.
     partway = Worker(memory, admit, lambda m: m.answered(50), admit, "pause")
     partway.start()
@@ -120,9 +123,7 @@ def test_with_nothing_held_one_request_goes_whatever_its_size():
 
 def test_a_failed_request_frees_what_was_expected_of_it():
     memory = PageMemory(limit_bytes=150)
-    held = Worker(memory, admit, answer(60), "pause")   # the group's answers: 60 bytes on average
-    held.start()
-    wait_until(lambda: memory.held == 60, "a page is held")
+    held = holding(memory, 60)
     failed = Worker(memory, admit, answer(0), "pause")   # admitted (60 expected), then nothing kept
     failed.start()
     wait_until(lambda: failed.done == ["admitted", 0], "the request failed")
@@ -138,9 +139,7 @@ def test_a_groups_first_requests_are_not_held_back_by_a_guess():
     """Before a group's first answer nothing is expected of its requests: the run's first
     requests all go (their Pacer bounds them), however many groups start at once."""
     memory = PageMemory(limit_bytes=100)
-    held = Worker(memory, admit, answer(90), "pause")
-    held.start()
-    wait_until(lambda: memory.held == 90, "a page is held")
+    held = holding(memory, 90)
     other_group = Worker(memory, lambda m: m.admit("task"))
     other_group.start()
     assert other_group.finished.wait(30) and other_group.done == [None]
@@ -154,9 +153,7 @@ def test_a_groups_first_requests_are_not_held_back_by_a_guess():
 
 def test_a_waiting_request_gives_up_when_the_run_stops():
     memory = PageMemory(limit_bytes=100)
-    first = Worker(memory, admit, answer(90), "pause")
-    first.start()
-    wait_until(lambda: memory.held == 90, "a page is held")
+    first = holding(memory, 90)
     second = Worker(memory, admit)
     second.start()
     wait_until(lambda: memory.waiting == 1, "the second request waits")
