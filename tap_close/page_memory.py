@@ -18,6 +18,8 @@ read pages for the writer (planning) are not counted.
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
+from typing import Iterator
 
 from .errors import Cancelled
 
@@ -54,9 +56,17 @@ class PageMemory:
         self.waiting = 0          # requests waiting for room now
 
     # -- a worker thread ------------------------------------------------------------------------
-    def counting(self) -> "_Counting":
+    @contextmanager
+    def counting(self) -> Iterator["PageMemory"]:
         """On a worker thread, for the time it reads pages: its answers count against the limit."""
-        return _Counting(self)
+        local = self._local
+        local.bytes, local.guesses = 0, []
+        try:
+            yield self
+        finally:
+            # What the thread still holds (a page it did not hand over) is free when it stops.
+            self.release(local.bytes)
+            del local.bytes, local.guesses
 
     def _thread_bytes(self) -> int | None:
         """Bytes this thread read since its last page was handed over; None: not counted."""
@@ -120,20 +130,3 @@ class PageMemory:
     def held(self) -> int:
         with self._changed:
             return self._held
-
-
-class _Counting:
-    def __init__(self, memory: PageMemory):
-        self.memory = memory
-
-    def __enter__(self):
-        local = self.memory._local
-        local.bytes, local.guesses = 0, []
-        return self.memory
-
-    def __exit__(self, *exc):
-        # What the thread still holds (a page it did not hand over) is free when it stops.
-        memory, local = self.memory, self.memory._local
-        memory.release(local.bytes)
-        del local.bytes, local.guesses
-        return False
