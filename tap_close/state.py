@@ -17,6 +17,7 @@ jumps to the range's end and the range is dropped; both keys are null when no ra
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 from datetime import datetime, timedelta
 
@@ -194,6 +195,13 @@ class State:
 def _parse_time(raw) -> datetime | None:
     if not isinstance(raw, str):
         return None
+    return _parsed(raw)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(raw: str) -> datetime | None:
+    # The state's ranges are read back after every page (add_finished, _compact): the same
+    # few strings, parsed once.
     try:
         return parse_datetime(raw)
     except ValueError:

@@ -306,11 +306,14 @@ class Sync:
         pool = ThreadPoolExecutor(max_workers=self.concurrency * max(1, len(groups)), thread_name_prefix="fetch")
         self._update_currently_syncing(runs)   # before the first STATE a stream's start prints
         try:
+            written = False   # the last event was a page: no unit started or ended
             while True:
-                self._schedule(pool, runs)
-                self._update_currently_syncing(runs)
-                if not any(self.running.values()):
-                    break
+                if not written:
+                    self._schedule(pool, runs)
+                    self._update_currently_syncing(runs)
+                    if not any(self.running.values()):
+                        break
+                written = False
                 try:
                     kind, run, unit, payload, extracted = self.events.get(timeout=0.2)
                 except queue.Empty:
@@ -326,6 +329,7 @@ class Sync:
                         self._record_progress(run, unit, whole)
                     payload = None
                     self.client.memory.release(size)
+                    written = True
                     continue
                 if kind == "split":
                     self._split(run, unit, payload)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import date
 from typing import Any, Callable
 
 from .timeutil import is_date, is_rfc3339, normalize_date, normalize_datetime
@@ -181,7 +182,7 @@ def _compile(schema: dict, path: str, report: _Reporter) -> Converter | None:
         if fmt == "date-time":
             return _datetime(schema, path, report)
         if fmt == "date":
-            return _string_converter(normalize_date, schema, path, report)
+            return _date(schema, path, report)
         if fmt is not None:
             return _checker(schema, path, report)
         return _plain_string(schema, path, report)
@@ -203,10 +204,32 @@ def _compile(schema: dict, path: str, report: _Reporter) -> Converter | None:
     return _checker(schema, path, report)
 
 
+# The Python types of the values a JSON type allows (a bool is not an integer here).
+_PYTHON_TYPES = {"null": (type(None),), "boolean": (bool,), "integer": (int,), "number": (int, float),
+                 "string": (str,), "array": (list,), "object": (dict,)}
+
+
 def _checker(schema: dict, path: str, report: _Reporter) -> Converter:
-    """No coercion: a value that the node does not allow widens it."""
+    """No coercion: a value that the node does not allow widens it.
+
+    Unions (`["null", "array", "object"]`) and patterned strings (a task's `date`) are checked
+    on every value: the types and the pattern the node has now are looked up once, and a
+    value they admit passes after a set lookup (and one regex search for a patterned
+    string). Anything else is checked against the node as it is at that moment, which a
+    widening may have changed since."""
+    declared = schema.get("type")
+    kinds = [declared] if isinstance(declared, str) else list(declared or [])
+    passing = {python for kind in kinds for python in _PYTHON_TYPES.get(kind, ())}
+    pattern = schema.get("pattern")
+    if "format" in schema or (pattern is not None and not isinstance(pattern, str)):
+        passing.discard(str)      # every string goes the general way
+    search = re.compile(pattern).search if isinstance(pattern, str) and str in passing else None
+
     def convert(value):
-        if _fits_type(schema, value) and (type(value) is not str or _fits_string_rules(schema, value)):
+        kind = type(value)
+        if kind in passing and (search is None or kind is not str or search(value) is not None):
+            return value
+        if _fits_type(schema, value) and (kind is not str or _fits_string_rules(schema, value)):
             return value
         return report.mismatch(schema, path, value)
     return convert
@@ -214,6 +237,7 @@ def _checker(schema: dict, path: str, report: _Reporter) -> Converter:
 
 # Close's two other date-time forms: a whole second `2022-11-12T18:00:00+00:00` (25
 # characters), naive UTC with a fraction `2023-04-07T10:01:14.670000` (26, event roots).
+_DATE_FORM = re.compile(r"\d{4}-\d\d-\d\d")
 _CLOSE_OTHER_FORMS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\+00:00|\.\d{6})")
 
 
@@ -234,6 +258,23 @@ def _datetime(schema, path, report) -> Converter:
             except ValueError:
                 pass
         return report.mismatch(schema, path, value)
+    return convert
+
+
+def _date(schema, path, report) -> Converter:
+    # A date Close sends as `YYYY-MM-DD` is kept after one regex match and a calendar check;
+    # anything else goes through normalize_date (which raises for what is not a date).
+    general = _string_converter(normalize_date, schema, path, report)
+    date_form = _DATE_FORM.fullmatch
+
+    def convert(value):
+        if type(value) is str and len(value) == 10 and date_form(value):
+            try:
+                date.fromisoformat(value)
+                return value
+            except ValueError:
+                pass
+        return general(value)
     return convert
 
 

@@ -180,3 +180,64 @@ def test_unknown_fields_are_kept_and_declared_deselected_dropped_quietly(caplog)
     warnings = [r.getMessage() for r in caplog.records]
     assert len(warnings) == 2 and any("custom.cf_new" in w and "discovery" in w for w in warnings)
     assert not any("name" in w.split(":")[1] for w in warnings)
+
+
+PATTERNED = {"type": "object", "properties": {
+    "id": {"type": ["null", "string"]},
+    "due": {"type": ["null", "string"], "pattern": r"^\d{4}-\d\d-\d\d(T\d\d:\d\d:\d\d\+00:00)?$"},
+    "quoted": {"type": ["null", "array", "object"]},
+    "day": {"type": ["null", "string"], "format": "date"},
+    "nested": {"type": ["null", "object"], "properties": {
+        "when": {"type": ["null", "string"], "pattern": r"^\d{4}$"},
+        "body": {"type": ["null", "object", "string"]},
+    }},
+}}
+
+
+@pytest.mark.parametrize("record", [
+    {"due": "2015-01-05", "quoted": [{"expand": False}], "day": "2024-02-29",
+     "nested": {"when": "2024", "body": {"a": 1}}},
+    {"due": "2015-01-10T05:00:00+00:00", "quoted": {"expand": True}, "day": None,
+     "nested": {"when": None, "body": "text"}},
+])
+def test_unions_patterns_and_dates_that_fit_pass_unchanged(record):
+    """The fast paths of union, patterned and date nodes: what fits passes as it is."""
+    transformer = RecordTransformer("s", copy.deepcopy(PATTERNED))
+    out = transformer.transform(copy.deepcopy(record))
+    assert out == record
+    assert transformer.mismatches == 0
+    assert transformer.take_schema_change() is False
+
+
+@pytest.mark.parametrize("field, value", [
+    ("due", "2015/01/05"),              # breaks the pattern
+    ("due", 20150105),                  # not a string
+    ("quoted", "a string"),             # not in the union
+    ("quoted", 3),
+    ("day", "2024-02-30"),              # shaped like a date, not a day that exists
+    ("day", "2024-2-3x"),
+])
+def test_a_column_value_the_fast_paths_refuse_goes_to_its_sibling(field, value):
+    transformer = RecordTransformer("s", copy.deepcopy(PATTERNED))
+    out = transformer.transform({"id": "1", field: value})
+    kind = {str: "string", int: "integer"}[type(value)]
+    assert out == {"id": "1", field: None, f"{field}__{kind}": value}
+    assert transformer.take_schema_change() is True
+    assert not _validator(transformer.schema)(out)
+
+
+@pytest.mark.parametrize("field, value, widened", [
+    ("when", "24", "pattern"),          # a pattern broken inside an object column: dropped
+    ("body", 5, "type"),                # a type outside the union: added
+])
+def test_a_nested_value_the_fast_paths_refuse_widens_its_node_and_later_ones_pass(field, value, widened):
+    transformer = RecordTransformer("s", copy.deepcopy(PATTERNED))
+    node = transformer.schema["properties"]["nested"]["properties"][field]
+    out = transformer.transform({"id": "1", "nested": {field: value}})
+    assert out == {"id": "1", "nested": {field: value}}
+    assert transformer.take_schema_change() is True
+    assert ("pattern" not in node) if widened == "pattern" else ("integer" in node["type"])
+    assert not _validator(transformer.schema)(out)
+    # The widened node now admits such values: no further change for the next record.
+    transformer.transform({"id": "2", "nested": {field: value}})
+    assert transformer.take_schema_change() is False
