@@ -8,7 +8,8 @@ from datetime import datetime, timedelta, timezone
 
 from expectations import assert_complete, expected_ids
 from tap_close.ratelimit import Pacer
-from tap_close.streams.window_split import MIN_PIECE_PAGES, PIECE_PAGES, WindowRead, plan_split, read_whole
+from tap_close.streams.window_split import (MIN_PIECE_PAGES, PIECE_PAGES, PROOF_PAGES, WindowRead, plan_split,
+                                            read_whole)
 from tap_close.timeutil import now_utc, parse_datetime
 from tap_runner import run_tap, select, tap_config, write_json
 
@@ -24,6 +25,12 @@ def read_after(*lasts, descending=False, lo=LO, hi=HI):
     return read
 
 
+def paced(position, span, descending=False, pages=PROOF_PAGES):
+    """The last keys of pages read up to `position`, the last `pages` of them each over `span`."""
+    back = span if descending else -span     # where the earlier pages ended
+    return [position + back * k for k in range(pages, -1, -1)]
+
+
 def whole_seconds(*moments):
     return all(moment.microsecond == 0 for moment in moments)
 
@@ -33,7 +40,7 @@ def whole_seconds(*moments):
 def test_an_ascending_read_keeps_the_piece_next_to_it_and_hands_on_the_rest():
     # Pages of ten minutes: the rest of the month is thousands of pages, so split as wide as asked.
     position = LO + timedelta(days=10, seconds=0.5)
-    read = read_after(position - 10 * MINUTE, position)
+    read = read_after(*paced(position, 10 * MINUTE))
     keeps, pieces = plan_split(read, wanted=3)
     assert keeps[0] == LO and len(pieces) == 3
     # next to the read, pieces of PIECE_PAGES pages at the pace just seen; the last takes the rest
@@ -47,7 +54,7 @@ def test_an_ascending_read_keeps_the_piece_next_to_it_and_hands_on_the_rest():
 
 def test_a_descending_read_hands_on_the_older_part():
     position = HI - timedelta(days=2, seconds=0.25)
-    read = read_after(position + 10 * MINUTE, position, descending=True)
+    read = read_after(*paced(position, 10 * MINUTE, descending=True), descending=True)
     keeps, pieces = plan_split(read, wanted=2)
     assert keeps[1] == HI and keeps[0] < position and whole_seconds(keeps[0])
     assert pieces[0][0] == LO and pieces[-1][1] == keeps[0]
@@ -55,24 +62,60 @@ def test_a_descending_read_hands_on_the_older_part():
 
 
 def test_a_sparse_or_almost_done_window_is_not_split():
-    # the page spanned 20 days: what is left is about half a page
-    sparse = read_after(LO + timedelta(days=20))
+    # pages of 5 days: what is left is about two pages
+    sparse = read_after(*paced(LO + timedelta(days=20), timedelta(days=5)))
     assert plan_split(sparse, wanted=7) is None
     # dense, but within a second of the end
-    nearly = read_after(HI - timedelta(seconds=1.5), HI - timedelta(seconds=1.2))
+    nearly = read_after(*paced(HI - timedelta(seconds=1.2), timedelta(seconds=0.05)))
     assert plan_split(nearly, wanted=7) is None
     # dense, but the group has no room
-    dense = read_after(LO + MINUTE, LO + 2 * MINUTE)
+    dense = read_after(*paced(LO + 5 * MINUTE, MINUTE))
     assert plan_split(dense, wanted=0) is None
     assert plan_split(dense, wanted=1) is not None
 
 
 def test_pieces_are_not_made_smaller_than_a_few_pages():
     # The rest is about 2.5 pieces' worth of MIN_PIECE_PAGES: at most 2 parts, whatever is asked.
-    span = (HI - LO) / (2.5 * MIN_PIECE_PAGES + 1)
-    read = read_after(LO + span)
+    span = (HI - LO) / (2.5 * MIN_PIECE_PAGES + PROOF_PAGES + 1)
+    read = read_after(*paced(LO + PROOF_PAGES * span, span))
     keeps, pieces = plan_split(read, wanted=7)
     assert len(pieces) == 1
+
+
+def test_a_window_is_cut_only_once_it_has_been_dense_for_several_pages_in_a_row():
+    # Sparse pages, then dense ones: no cut until PROOF_PAGES dense pages in a row.
+    lasts = paced(LO + timedelta(days=10), timedelta(days=5), pages=2)
+    lasts += [lasts[-1] + 10 * MINUTE * k for k in range(1, PROOF_PAGES + 1)]
+    read = WindowRead(lo=LO, hi=HI, end=HI)
+    for i, last in enumerate(lasts):
+        read.passed(last)
+        dense_in_a_row = max(0, i - 2)
+        assert (plan_split(read, wanted=7) is not None) == (dense_in_a_row >= PROOF_PAGES), i
+    # and the pieces are sized by the sparsest of those pages
+    read.passed(read.position + 20 * MINUTE)
+    keeps, pieces = plan_split(read, wanted=3)
+    assert pieces[0][1] - pieces[0][0] == PIECE_PAGES * 20 * MINUTE
+
+
+def test_a_burst_in_a_sparse_window_does_not_cut_it():
+    """Newest first through a day's lookback, as an incremental run reads it: pages of hours,
+    then a campaign's minute of ~300 records (the page that reaches it, then two pages of 20
+    seconds). The 20-second pages alone would have the sparse rest cut into pieces of a few
+    minutes, nearly empty, each costing a request."""
+    lo = HI - timedelta(hours=24)
+    spans = [timedelta(hours=4), timedelta(hours=5), timedelta(hours=8), timedelta(minutes=58),
+             timedelta(seconds=21), timedelta(seconds=20)]
+    read = WindowRead(lo=lo, hi=None, end=HI, descending=True)
+    position = HI
+    for span in spans:
+        position -= span
+        read.passed(position)
+        assert plan_split(read, wanted=7) is None, span
+    # Dense for as many pages as a cut needs, the same rest is cut.
+    dense = WindowRead(lo=lo, hi=None, end=HI, descending=True)
+    for last in paced(HI - timedelta(hours=18), timedelta(seconds=20), descending=True):
+        dense.passed(last)
+    assert plan_split(dense, wanted=7) is not None
 
 
 def test_the_part_read_whole_ends_below_the_second_a_record_of_which_may_still_come():
@@ -179,10 +222,11 @@ def test_a_window_split_again_and_again_is_read_once_and_whole():
         unit = stream.window_unit(ctx, LO, None, HI)     # the newest window: read to the moment
         read = unit.split.args[1]
         units, position = [unit], (LO if not stream.descending else HI)
-        # Each page denser than the last: the unit, left with a few pages' worth, splits again.
+        # Each run of pages denser than the last: the unit, left with a few pages' worth, splits again.
         for step in (timedelta(hours=5), timedelta(minutes=20), timedelta(minutes=1)):
-            position = position + step if not stream.descending else position - step
-            read.passed(position)
+            for _ in range(PROOF_PAGES):
+                position = position + step if not stream.descending else position - step
+                read.passed(position)
             split = unit.split(3)
             assert split is not None
             unit.span, unit.bookmark = split.span, split.bookmark
@@ -197,3 +241,37 @@ def test_a_window_split_again_and_again_is_read_once_and_whole():
             r = reads[id(u)]
             assert r.lo == u.span[0] and r.end == u.span[1]
             assert (r.hi is None) == (u.span[1] == HI) and (r.hi is None or r.hi == u.span[1])
+
+
+def test_a_piece_starts_with_the_evidence_it_was_cut_on():
+    """A piece of a stretch proved dense splits after its own first page when that page is
+    dense too (so an import day is spread over the units within a few pages, as before the
+    proof was asked for), and not when its first page turns out sparse."""
+    window = read_after(*paced(LO + timedelta(days=10), 10 * MINUTE))
+    keeps, pieces = plan_split(window, wanted=3)
+    a, b = pieces[0]
+
+    def piece_after(first_page_span):
+        piece = WindowRead(lo=a, hi=b, end=b, page_spans=window.page_spans)
+        piece.passed(a + first_page_span)
+        return piece
+
+    assert plan_split(piece_after(10 * MINUTE), wanted=3) is not None
+    assert plan_split(piece_after(b - a - timedelta(minutes=1)), wanted=3) is None
+    # Without the evidence, the same dense first page is not enough.
+    fresh = WindowRead(lo=a, hi=b, end=b)
+    fresh.passed(a + 10 * MINUTE)
+    assert plan_split(fresh, wanted=3) is None
+
+
+def test_the_pieces_a_window_unit_hands_on_carry_its_evidence():
+    from tap_close.streams import STREAMS
+    stream = STREAMS["opportunities"]
+    unit = stream.window_unit(None, LO, HI, HI)
+    read = unit.fetch.args[1]
+    for last in paced(LO + timedelta(days=10), 10 * MINUTE):
+        read.passed(last)
+    split = unit.split(3)
+    assert split is not None and split.children
+    assert all(child.fetch.args[1].page_spans == read.page_spans for child in split.children)
+    assert len(read.page_spans) == PROOF_PAGES

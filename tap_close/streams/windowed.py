@@ -56,10 +56,12 @@ class WindowedStream(Stream):
             # rather than next run. Its bookmark stays at the run's start all the same.
             yield self.window_unit(ctx, lo, None if hi == newest_end else hi, bookmark)
 
-    def window_unit(self, ctx: StreamContext, lo: datetime, reach: datetime | None, bookmark: datetime) -> Unit:
+    def window_unit(self, ctx: StreamContext, lo: datetime, reach: datetime | None, bookmark: datetime,
+                    page_spans: tuple = ()) -> Unit:
         """The unit reading [lo, reach) (reach None: to the moment it is read), which becomes
-        the bookmark `bookmark` once written."""
-        read = WindowRead(lo=lo, hi=reach, end=bookmark, descending=self.descending)
+        the bookmark `bookmark` once written; `page_spans`: the density its pages showed so far
+        (a piece cut from a window starts with the window's)."""
+        read = WindowRead(lo=lo, hi=reach, end=bookmark, descending=self.descending, page_spans=page_spans)
         unit = Unit(label=window_label(lo, reach), fetch=partial(self._read_window, ctx, read),
                     bookmark=bookmark, span=(lo, bookmark))
         if self.sort_field == self.replication_key:   # then a piece of the sort is a piece of the window
@@ -83,7 +85,11 @@ class WindowedStream(Stream):
         reach, end = read.hi, read.end
         # The piece ending at the window's end reads as far as the window did (to the moment
         # it is read, for the newest window).
-        children = [self.window_unit(ctx, a, reach if b == end else b, b) for a, b in pieces]
+        # Each piece starts with the evidence the window's density was cut on: a piece of a
+        # stretch proved dense splits after its own first page if that page is dense too (an
+        # import day is spread over the units within a few pages), and one whose first page
+        # turns out sparse does not (window_split.WindowRead.pace).
+        children = [self.window_unit(ctx, a, reach if b == end else b, b, read.page_spans) for a, b in pieces]
         read.lo, read.hi, read.end = lo, reach if hi == end else hi, hi
         return Split(span=(lo, hi), bookmark=hi, label=window_label(lo, read.hi), children=children)
 
