@@ -84,6 +84,10 @@ class CurrentCustomFields:
             raise AuthError(str(refused), refused.status)
         return self._lists[object_type]
 
+    def read(self, object_type: str) -> None:
+        """Read the list now, if not yet (a list the key may not read is left out, warned)."""
+        self._readable_list(object_type)
+
     def definitions(self, object_type: str) -> list[dict]:
         """The definitions of `object_type` as Close listed them, copied: records of the
         `custom_fields` stream, which the writer changes in place. A 403 is raised, as the

@@ -32,7 +32,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import partial
 
 from . import metrics
 from .catalog import SelectedStream
@@ -86,9 +87,12 @@ def request_stop(signal_name: str) -> bool:
     return True
 
 
-def close_now(client):
-    """Close's current time from the Date header of its answers; before any answer, one cheap
-    request asks for it."""
+def close_now(client, first_read=None):
+    """Close's current time from the Date header of its answers. Before any answer, the run's
+    `first_read` (a read it needs anyway) is made now to learn it; without one, or when that
+    answer had no Date, one cheap request of its own asks."""
+    if not client.clock.known and first_read is not None:
+        first_read()
     if not client.clock.known:
         client.check_access()
     return client.clock.now()
@@ -166,8 +170,9 @@ class Sync:
         self.stopping = threading.Event()
         self.stop_requested = threading.Event()
         self.stop_signal = "a signal"
-        # Every bookmark ceiling of the run: Close's "now", never this host's (close_clock.py).
-        self.sync_start = close_now(client)
+        # Every bookmark ceiling of the run: Close's "now", never this host's (close_clock.py);
+        # learnt when the run starts (run) unless the client has heard from Close already.
+        self.sync_start: datetime | None = client.clock.now() if client.clock.known else None
         self.summary = summary if summary is not None else RunSummary()
         self.runs: list[StreamRun] = []
         # One walk of the event log for every stream that replays a family of its object types.
@@ -175,6 +180,13 @@ class Sync:
         self.current_custom_fields = CurrentCustomFields(client)
 
     # -- planning ---------------------------------------------------------------------------
+    def _first_read(self, selected: list[SelectedStream]):
+        """A read the selected streams need anyway, whose answer tells Close's clock: one of the
+        custom field definition lists they read (kept for them); None when they read none."""
+        lists = [name for chosen in selected
+                 for name in STREAMS[chosen.tap_stream_id].definition_lists(not chosen.deselected)]
+        return partial(self.current_custom_fields.read, lists[0]) if lists else None
+
     def plan(self, selected: SelectedStream) -> StreamRun:
         stream = STREAMS[selected.tap_stream_id]
         bookmark, finished, finished_since = None, [], None
@@ -288,6 +300,7 @@ class Sync:
 
     # -- the writer -------------------------------------------------------------------------
     def run(self, selected: list[SelectedStream]) -> dict[str, int]:
+        self.sync_start = close_now(self.client, self._first_read(selected))
         # Planning may ask Close where a stream's records begin: plan the streams together.
         try:
             with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="plan") as planners:

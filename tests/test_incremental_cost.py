@@ -91,7 +91,7 @@ def test_nothing_changed_costs_a_request_per_stream_beside_the_shared_reads(org,
     groups = org_tables.of(org).records("group")
     assert groups, "the org has groups, each fetched for its members"
     expected = {
-        "me": 1,                           # Close's clock, before the windows are planned
+        # No GET /me/: Close's clock comes from the first custom field list read (sync.close_now).
         "event": 2,                        # the replays' one walk, and the event_log stream's read
         "data": len(SEARCH_STREAMS),       # one search per search stream: its re-read window
         "activity": 2,                     # activities' and custom activities' lookback
@@ -104,6 +104,18 @@ def test_nothing_changed_costs_a_request_per_stream_beside_the_shared_reads(org,
         "sms_template": 1, "role": 1, "saved_search": 1, "phone_number": 1,
     }
     assert Counter(r["group"] for r in log) == expected
+
+
+def test_closes_clock_comes_from_a_read_the_run_needs_anyway(org, default_catalog, second, tmp_path):
+    """Before planning, the run needs Close's "now": it reads a custom field list a selected
+    stream reads anyway, and asks GET /me/ only when no selected stream reads one."""
+    _, log, _ = second
+    assert log[0]["group"] == "custom_field" and not any(r["group"] == "me" for r in log)
+    catalog = select(default_catalog, ["users", "tasks"])
+    run, log, _ = logged_run(org, tmp_path, catalog)
+    assert log[0]["group"] == "me" and [r["group"] for r in log].count("me") == 1
+    assert not any(r["group"] == "custom_field" for r in log)
+    assert run.records("users") and run.final_state["bookmarks"]["users"]
 
 
 def test_each_custom_field_list_is_read_once_per_run_and_serves_every_stream(org, first, second):

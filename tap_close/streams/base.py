@@ -138,6 +138,13 @@ class Stream:
                                "set only on deletion records, which carry nothing but the id."}
         return schema
 
+    def definition_lists(self, every_field: bool) -> tuple[str, ...]:
+        """The custom field definition lists this stream reads in a run (from the run's one
+        view of them, custom_field_definitions.CurrentCustomFields), when synced with every
+        field selected (`every_field`) or not. The run reads one of them first: its answer
+        tells Close's clock without a request of its own (sync.Sync.close_now)."""
+        return ()
+
     def units(self, ctx: StreamContext) -> Iterator[Unit]:
         """The event-log replay first (so no bookmark passes it), then the reads."""
         from .changes import change_unit   # changes.py builds on this module

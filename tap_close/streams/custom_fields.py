@@ -19,6 +19,9 @@ class CustomFields(FullScanStream):
     page_size = 1000
     local_fields = ("object_type",)   # ours, not Close's: don't ask Close for it
 
+    def definition_lists(self, every_field: bool) -> tuple[str, ...]:
+        return CUSTOM_FIELD_OBJECT_TYPES
+
     def collections(self, ctx):
         for object_type in CUSTOM_FIELD_OBJECT_TYPES:
             yield f"{self.path}/{object_type}", {}, {"object_type": object_type}

@@ -136,6 +136,12 @@ class SearchStream(WindowedStream):
     page_size = SEARCH_PAGE_LIMIT
     paging_fields = ("id", "date_updated")
 
+    def definition_lists(self, every_field: bool) -> tuple[str, ...]:
+        # With every field selected, `_fields` names the custom fields defined now (spec below).
+        if every_field and () in self.custom_field_slots:
+            return (self.custom_field_slots[()], "shared")
+        return ()
+
     def spec(self, ctx: StreamContext) -> SearchSpec:
         """`_fields` from the selected schema: without it Close sends ids only, and no wildcard
         is documented, so every field (each `custom.cf_…` too) is named."""
