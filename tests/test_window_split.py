@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 
 from expectations import assert_complete, expected_ids
 from tap_close.ratelimit import Pacer
-from tap_close.streams.window_split import (MIN_PIECE_PAGES, PIECE_PAGES, PROOF_PAGES, WindowRead, plan_split,
-                                            read_whole)
+from tap_close.streams.window_split import (MIN_PIECE_PAGES, PIECE_PAGES, PROOF_PAGES, RECENT_PAGES, WindowRead,
+                                            plan_split, read_whole)
 from tap_close.timeutil import now_utc, parse_datetime
 from tap_runner import run_tap, select, tap_config, write_json
 
@@ -273,5 +273,39 @@ def test_the_pieces_a_window_unit_hands_on_carry_its_evidence():
         read.passed(last)
     split = unit.split(3)
     assert split is not None and split.children
-    assert all(child.fetch.args[1].page_spans == read.page_spans for child in split.children)
-    assert len(read.page_spans) == PROOF_PAGES
+    assert all(child.fetch.args[1].page_spans == read.evidence() for child in split.children)
+    assert read.evidence() == read.page_spans[-PROOF_PAGES:] and len(read.evidence()) == PROOF_PAGES
+
+
+def test_a_burst_longer_than_the_proof_does_not_cut_a_window_sparse_before_it():
+    """The bench's skewed lookback: five pages of hours, then a campaign minute of 509
+    activities (five pages of ~12 s). The proof is passed, but most recent pages are sparse:
+    the rest (six hours) is not cut into pieces of a few minutes past the burst."""
+    lo = HI - timedelta(hours=24)
+    read = WindowRead(lo=lo, hi=None, end=HI, descending=True)
+    position = HI
+    for span in [timedelta(hours=2.4), timedelta(hours=3), timedelta(hours=3.7), timedelta(hours=4.4),
+                 timedelta(hours=4.6)] + [timedelta(seconds=12)] * 5:
+        position -= span
+        read.passed(position)
+        assert plan_split(read, wanted=7) is None, span
+    assert read.pace() is not None and read.pace() < MINUTE, "the proof alone would have allowed a cut"
+
+
+def test_a_long_dense_stretch_after_sparse_pages_is_cut_once_most_recent_pages_are_dense():
+    """An import day reached after sparse pages: cut once the dense pages are most of the
+    recent ones, as widely as asked (the rest of the month is thousands of its pages)."""
+    read = WindowRead(lo=LO, hi=HI, end=HI)
+    position = LO
+    sparse = 6       # pages of three days: the month holds ten of them, not worth a cut
+    for page in range(sparse + RECENT_PAGES):
+        position += timedelta(days=3) if page < sparse else MINUTE
+        read.passed(position)
+        dense = max(0, page + 1 - sparse)
+        split = plan_split(read, wanted=7)
+        if split is not None:
+            assert dense == sparse + 1, "cut as soon as the dense pages are most of the recent ones"
+            keeps, pieces = split
+            assert len(pieces) == 7
+            return
+    raise AssertionError("never cut")

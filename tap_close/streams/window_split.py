@@ -20,8 +20,10 @@ have it cut into pieces that turn out nearly empty, each costing a request (an i
 run's lookback, read while its group is idle, would cost more requests than its pages). A
 stretch worth splitting (an import day) is dense for dozens of pages: it is cut a few pages
 later, as finely, and its pieces start with that evidence, so that a piece whose own first page
-is dense too splits at once (windowed.py). A burst of thousands is dense for as many pages,
-and is cut like one.
+is dense too splits at once (windowed.py). A longer burst (a campaign minute of five pages)
+passes that proof; the number of parts is then bounded by the rest's pages at the median
+pace of the last RECENT_PAGES pages too, which a burst of fewer pages than the sparse ones
+read before it leaves sparse.
 
 Cuts are whole seconds: Close's search compares moments at a precision its docs do not state,
 and a record of second S is `before` S+1 and `on_or_after` S at any precision (search.py).
@@ -29,6 +31,7 @@ and a record of second S is `before` S+1 and `on_or_after` S at any precision (s
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -43,6 +46,8 @@ PIECE_PAGES = 16
 # Pages in a row a window must have been dense on before it is cut: as many as the smallest
 # piece is estimated to hold, so that no piece is made on less evidence than it bets on.
 PROOF_PAGES = MIN_PIECE_PAGES
+# The pages whose average pace also bounds the number of parts (plan_split): a piece's worth.
+RECENT_PAGES = PIECE_PAGES
 
 
 @dataclass
@@ -54,14 +59,14 @@ class WindowRead:
     end: datetime                # the window's end by this run's clock (its bookmark)
     descending: bool = False     # read newest first (Close lists activities only so)
     position: datetime | None = None   # the sort key of the furthest record read
-    page_spans: tuple[timedelta, ...] = ()   # the spans of the key the last pages covered, newest last
+    page_spans: tuple[timedelta, ...] = ()   # the spans of the key the last pages covered (up to RECENT_PAGES), newest last
 
     def passed(self, last: datetime) -> None:
         """A page was read; `last` is its last record's sort key."""
         # A page's span runs from where the previous one ended (a window's first page from
         # the window's edge): empty stretches count as the sparse data they are.
         start = self.position if self.position is not None else (self.end if self.descending else self.lo)
-        self.page_spans = (*self.page_spans, abs(last - start))[-PROOF_PAGES:]
+        self.page_spans = (*self.page_spans, abs(last - start))[-RECENT_PAGES:]
         if self.position is None:
             self.position = last
         else:
@@ -72,7 +77,16 @@ class WindowRead:
         last PROOF_PAGES pages (at least a second), or None before that many were read."""
         if len(self.page_spans) < PROOF_PAGES:
             return None
-        return max(*self.page_spans, SECOND)
+        return max(*self.page_spans[-PROOF_PAGES:], SECOND)
+
+    def recent_pace(self) -> timedelta:
+        """The median span of the last RECENT_PAGES pages (at least a second): what most of
+        them covered, which one long empty stretch does not move."""
+        return max(statistics.median_high(self.page_spans), SECOND)
+
+    def evidence(self) -> tuple[timedelta, ...]:
+        """What a piece cut from this read starts with: the spans its density was proved on."""
+        return self.page_spans[-PROOF_PAGES:]
 
 
 def read_whole(read: WindowRead) -> tuple[datetime, datetime] | None:
@@ -101,7 +115,13 @@ def plan_split(read: WindowRead, wanted: int) -> tuple[tuple[datetime, datetime]
     if stop - start < 2 * SECOND:
         return None
     pages_left = (stop - start) / pace
-    count = min(wanted + 1, int(pages_left // MIN_PIECE_PAGES))
+    # No more parts than the rest holds pages at the recent pages' median pace as well: a
+    # burst read just now (a campaign minute of a few pages) leaves most recent pages as
+    # sparse as the window was before it, and the rest is not cut into pieces past the burst,
+    # nearly empty and a request each. A stretch dense for longer (an import day) soon makes
+    # most of them; its pieces start with the proof only (evidence) and split at their own pace.
+    pages_at_recent_pace = (stop - start) / read.recent_pace()
+    count = min(wanted + 1, int(pages_left // MIN_PIECE_PAGES), int(pages_at_recent_pace // MIN_PIECE_PAGES))
     if count < 2:
         return None
     # Pieces next to where the read is, of PIECE_PAGES pages at the density just seen, and the

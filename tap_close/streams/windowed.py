@@ -89,7 +89,7 @@ class WindowedStream(Stream):
         # stretch proved dense splits after its own first page if that page is dense too (an
         # import day is spread over the units within a few pages), and one whose first page
         # turns out sparse does not (window_split.WindowRead.pace).
-        children = [self.window_unit(ctx, a, reach if b == end else b, b, read.page_spans) for a, b in pieces]
+        children = [self.window_unit(ctx, a, reach if b == end else b, b, read.evidence()) for a, b in pieces]
         read.lo, read.hi, read.end = lo, reach if hi == end else hi, hi
         return Split(span=(lo, hi), bookmark=hi, label=window_label(lo, read.hi), children=children)
 
