@@ -12,7 +12,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from .errors import AuthError
-from .schema import CUSTOM_FIELD_OBJECT_TYPES, custom_fields_by_object_type
+from .schema import CUSTOM_FIELD_OBJECT_TYPES, custom_fields_by_object_type, definition_lists_of
 from .streams.full_scan import in_parallel
 from .streams.paging import offset_pages
 
@@ -97,7 +97,7 @@ class CurrentCustomFields:
     def properties(self, object_type: str) -> dict[str, dict]:
         """{"custom.cf_…": property schema} of the fields on `object_type` (shared ones too);
         a list the key may not read adds none."""
-        listed = (object_type, "shared")
+        listed = definition_lists_of(object_type)
         if all(name in self._lists or name in self._refused for name in listed):
             lists = {name: self._readable_list(name) for name in listed}
         else:   # both lists at once: the stream's first search waits for them

@@ -64,6 +64,12 @@ def custom_field_property(definition: dict) -> dict:
     return prop
 
 
+def definition_lists_of(object_type: str) -> tuple[str, str]:
+    """The definition lists that type `object_type`'s custom fields: its own, and the shared
+    fields (placed by association, custom_fields_by_object_type)."""
+    return (object_type, "shared")
+
+
 def custom_fields_by_object_type(definitions: dict[str, list[dict]]) -> dict[str, dict[str, dict]]:
     """{object type: {"custom.cf_…": property schema}}, shared fields placed by association."""
     result: dict[str, dict[str, dict]] = {t: {} for t in CUSTOM_FIELD_OBJECT_TYPES if t != "shared"}

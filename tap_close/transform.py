@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import date
 from typing import Any, Callable
 
 from .timeutil import is_date, is_rfc3339, normalize_date, normalize_datetime
@@ -204,11 +203,6 @@ def _compile(schema: dict, path: str, report: _Reporter) -> Converter | None:
     return _checker(schema, path, report)
 
 
-# The Python types of the values a JSON type allows (a bool is not an integer here).
-_PYTHON_TYPES = {"null": (type(None),), "boolean": (bool,), "integer": (int,), "number": (int, float),
-                 "string": (str,), "array": (list,), "object": (dict,)}
-
-
 def _checker(schema: dict, path: str, report: _Reporter) -> Converter:
     """No coercion: a value that the node does not allow widens it.
 
@@ -219,7 +213,9 @@ def _checker(schema: dict, path: str, report: _Reporter) -> Converter:
     widening may have changed since."""
     declared = schema.get("type")
     kinds = [declared] if isinstance(declared, str) else list(declared or [])
-    passing = {python for kind in kinds for python in _PYTHON_TYPES.get(kind, ())}
+    # The Python types _fits_type admits for these JSON types (an integer is a number too).
+    passing = {python for python, kind in _JSON_TYPES.items()
+               if kind in kinds or (kind == "integer" and "number" in kinds)}
     pattern = schema.get("pattern")
     if "format" in schema or (pattern is not None and not isinstance(pattern, str)):
         passing.discard(str)      # every string goes the general way
@@ -237,7 +233,6 @@ def _checker(schema: dict, path: str, report: _Reporter) -> Converter:
 
 # Close's two other date-time forms: a whole second `2022-11-12T18:00:00+00:00` (25
 # characters), naive UTC with a fraction `2023-04-07T10:01:14.670000` (26, event roots).
-_DATE_FORM = re.compile(r"\d{4}-\d\d-\d\d")
 _CLOSE_OTHER_FORMS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\+00:00|\.\d{6})")
 
 
@@ -262,18 +257,13 @@ def _datetime(schema, path, report) -> Converter:
 
 
 def _date(schema, path, report) -> Converter:
-    # A date Close sends as `YYYY-MM-DD` is kept after one regex match and a calendar check;
-    # anything else goes through normalize_date (which raises for what is not a date).
+    # A date Close sends as `YYYY-MM-DD` is kept after is_date; anything else goes through
+    # normalize_date (which raises for what is not a date).
     general = _string_converter(normalize_date, schema, path, report)
-    date_form = _DATE_FORM.fullmatch
 
     def convert(value):
-        if type(value) is str and len(value) == 10 and date_form(value):
-            try:
-                date.fromisoformat(value)
-                return value
-            except ValueError:
-                pass
+        if type(value) is str and is_date(value):
+            return value
         return general(value)
     return convert
 

@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import ClassVar, Iterator
 
 from ..errors import BadRequestError, CloseAPIError, UnexpectedResponseError
+from ..schema import definition_lists_of
 from ..timeutil import floor_second, format_datetime
 from .base import StreamContext, required_time
 from .window_split import WindowRead
@@ -139,7 +140,7 @@ class SearchStream(WindowedStream):
     def definition_lists(self, every_field: bool) -> tuple[str, ...]:
         # With every field selected, `_fields` names the custom fields defined now (spec below).
         if every_field and () in self.custom_field_slots:
-            return (self.custom_field_slots[()], "shared")
+            return definition_lists_of(self.custom_field_slots[()])
         return ()
 
     def spec(self, ctx: StreamContext) -> SearchSpec:

@@ -46,7 +46,7 @@ PIECE_PAGES = 16
 # Pages in a row a window must have been dense on before it is cut: as many as the smallest
 # piece is estimated to hold, so that no piece is made on less evidence than it bets on.
 PROOF_PAGES = MIN_PIECE_PAGES
-# The pages whose average pace also bounds the number of parts (plan_split): a piece's worth.
+# The pages whose median pace also bounds the number of parts (plan_split): a piece's worth.
 RECENT_PAGES = PIECE_PAGES
 
 
@@ -77,7 +77,7 @@ class WindowRead:
         last PROOF_PAGES pages (at least a second), or None before that many were read."""
         if len(self.page_spans) < PROOF_PAGES:
             return None
-        return max(*self.page_spans[-PROOF_PAGES:], SECOND)
+        return max(*self.evidence(), SECOND)
 
     def recent_pace(self) -> timedelta:
         """The median span of the last RECENT_PAGES pages (at least a second): what most of
