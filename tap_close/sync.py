@@ -4,7 +4,8 @@ The model, whole:
 - Close limits each endpoint group on its own, so each group is scheduled on its own: it runs
   up to `max_concurrency` units at once (and the client's Pacer keeps its requests in flight to
   that many and paced by Close's headers). Its units start oldest first, the streams sharing a
-  group taking turns.
+  group taking turns; a unit that reads what its stream's others did not (the late edits of
+  streams/changes.py) starts once they have ended.
 - A unit that turns out dense while its group has room splits between two pages: it keeps
   reading part of its range and hands the rest to new units (streams/window_split.py). So a
   group's rate is filled whatever the shape of the data, without per-stream tuning.
@@ -393,10 +394,11 @@ class Sync:
     def _schedule(self, pool, runs) -> None:
         """Fill every endpoint group up to `concurrency` running units: the streams sharing a
         group take turns (the one with fewest running first), each starting its units in
-        order. A stream starts (SCHEMA first) when its first unit does."""
+        order (a unit `after_the_others` once they have all ended). A stream starts (SCHEMA
+        first) when its first unit does."""
         while True:
             startable = [(run, unit) for run in runs if not run.failed
-                         for unit in [next((u for u in run.waiting if self._has_room(run, u)), None)]
+                         for unit in [next((u for u in run.waiting if self._may_start(run, u)), None)]
                          if unit is not None]
             if not startable:
                 break
@@ -407,7 +409,9 @@ class Sync:
                 self._start_stream(run)
                 self._commit(run)
 
-    def _has_room(self, run: StreamRun, unit: Unit) -> bool:
+    def _may_start(self, run: StreamRun, unit: Unit) -> bool:
+        if unit.after_the_others and (run.running or len(run.waiting) > 1):
+            return False
         return self.running.get(self.group_of(run, unit), 0) < self.concurrency
 
     def _launch(self, pool, run: StreamRun, unit: Unit) -> None:

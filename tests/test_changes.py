@@ -54,11 +54,23 @@ def old_activities(sb, days_ago, kind=None, count=3):
     return found[:count]
 
 
+def recent_activities(sb, hours, count=2):
+    """Activities with a note created in the last `hours` hours: inside the next run's lookback."""
+    now = now_utc()
+    found = [a for a in sb.store.records("activity")
+             if "note" in a and now - timedelta(hours=hours) < parse_datetime(a["date_created"]) < now]
+    assert len(found) >= count, "the org should have recent activities to edit"
+    return found[:count]
+
+
 def test_an_activity_edited_ten_days_after_creation_is_emitted_by_the_next_run(org, tmp_path):
     first = run_tap([], tmp_path, config=config_for(org))
     assert first.returncode == 0, first.stderr[-2000:]
     edited = [org.update_activity(a["id"], note=f"edited late {i}")["id"]
               for i, a in enumerate(old_activities(org, 10))]
+    # Edits within the lookback: the windows read them again, so they are not asked for by id.
+    recent = [org.update_activity(a["id"], note=f"edited recently {i}")["id"]
+              for i, a in enumerate(recent_activities(org, 12))]
     untouched = {a["id"] for a in old_activities(org, 10, count=6)} - set(edited)
     before = len(org.request_log)
     second = run_tap([], tmp_path, config=config_for(org), state=first.final_state)
@@ -76,6 +88,12 @@ def test_an_activity_edited_ten_days_after_creation_is_emitted_by_the_next_run(o
     refetches = [r for r in org.request_log[before:] if "id__in" in r["params"]]
     assert len(refetches) == math.ceil(len(edited) / REFETCH_BATCH)
     assert sorted(refetches[0]["params"]["id__in"].split(",")) == sorted(edited)
+    for i, activity_id in enumerate(recent):
+        assert got[activity_id]["note"] == f"edited recently {i}"
+    # Asked for once the windows had read: after every window request of the stream.
+    log = org.request_log[before:]
+    windows = [i for i, r in enumerate(log) if r["path"] == "/activity/" and "date_created__gte" in r["params"]]
+    assert windows and log.index(refetches[0]) > max(windows)
 
 
 def test_a_late_edit_to_a_custom_activity_reaches_both_activity_streams(org, tmp_path):
@@ -235,3 +253,33 @@ def test_an_ignored_id_filter_fails_loudly_instead_of_losing_edits():
                         bookmark=now - timedelta(days=1), fields=None)
     with pytest.raises(UnexpectedResponseError, match="not asked for"):
         list(_refetch(STREAMS["activities"], ctx, ["acti_edited"]))
+
+
+def test_late_edits_ask_only_for_what_no_window_read():
+    from tap_close.streams.changes import LateEdits
+
+    late = LateEdits()
+    late.read([{"id": "acti_read_early"}, {"id": "acti_unedited_early"}])   # before the walk is done: kept
+    late.found({"acti_read_early", "acti_read_late", "acti_old"})
+    late.read([{"id": "acti_read_late"}, {"id": "acti_unedited_late"}])
+    assert late.unread() == (["acti_old"], 3)
+    assert LateEdits().read([{"id": "x"}]) is None
+    with pytest.raises(RuntimeError):
+        LateEdits().unread()
+
+
+def test_the_late_edit_fetch_stands_before_the_windows_and_starts_after_them():
+    """Before every window in bookmark order (no bookmark passes it), started last."""
+    from tap_close.streams import STREAMS, StreamContext
+    from tap_close.streams.event_feed import EventFeed
+
+    now = now_utc()
+    ctx = StreamContext(client=None, start_date=now - timedelta(days=3), sync_start=now,
+                        bookmark=now - timedelta(hours=2), fields=None, event_feed=EventFeed(None))
+    units = list(STREAMS["activities"].units(ctx))
+    assert [u.after_the_others for u in units] == [False, True] + [False] * (len(units) - 2)
+    assert len(units) > 2 and units[1].bookmark is None and all(u.bookmark for u in units[2:])
+    assert ctx.late_edited is not None
+    off = StreamContext(client=None, start_date=ctx.start_date, sync_start=now, bookmark=ctx.bookmark,
+                        fields=None, event_feed=EventFeed(None), late_edits=False)
+    assert not any(u.after_the_others for u in STREAMS["activities"].units(off)) and off.late_edited is None

@@ -138,3 +138,35 @@ def test_a_descending_split_puts_the_older_pieces_before_the_unit():
     entry = sync.state.to_dict()["bookmarks"]["activities"]
     assert entry.get("date_updated") is None, "the older piece is not written yet"
     assert entry["finished"] == [["2026-01-01T12:00:00.000000Z", "2026-01-02T00:00:00.000000Z"]], entry
+
+
+def test_a_unit_after_the_others_starts_once_every_other_unit_of_its_stream_has_ended():
+    for concurrency in (1, 2, 8):
+        sync, pool = new_sync(concurrency), RecordingPool()
+        run = stream_run("activities", "activity", 3)
+        late = Unit(label="late edits", fetch=lambda unit: iter(()), after_the_others=True)
+        run.pending.insert(0, late)     # first in bookmark order: no bookmark passes it
+        run.waiting.insert(0, late)
+        sync._load = {"activity": 4}
+
+        def started():
+            return [label for _, label, _ in pool.submitted]
+
+        def end(unit):
+            sync._unit_ended(run, unit)
+            run.written.add(id(unit))
+            sync._record_finished(run, unit)
+            sync._commit(run)
+
+        sync._schedule(pool, [run])
+        assert started()[0] == "activities 0", (concurrency, started())
+        for index in range(3):
+            end(next(u for u in run.pending if u.label == f"activities {index}"))
+            assert sync.state.to_dict()["bookmarks"]["activities"].get("date_updated") is None, \
+                "no bookmark passes the unit not run yet"
+            sync._schedule(pool, [run])
+            assert ("late edits" in started()) == (index == 2), (concurrency, index, started())
+        assert started() == ["activities 0", "activities 1", "activities 2", "late edits"]
+        end(late)
+        entry = sync.state.to_dict()["bookmarks"]["activities"]
+        assert entry["date_updated"].startswith("2026-01-04T00:00:00") and entry["finished"] is None, entry

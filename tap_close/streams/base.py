@@ -41,6 +41,9 @@ class StreamContext:
     # bookmark (state.py), and the earliest start of the runs that read them.
     finished: tuple = ()
     finished_since: datetime | None = None
+    # The records edited since the bookmark that this run must fetch again, less those its
+    # windows read anyway (changes.LateEdits); None when the stream fetches none.
+    late_edited: object = None
 
 
 @dataclass
@@ -60,6 +63,8 @@ class Unit:
     # After each page, the part of `span` read whole so far (recorded as finished in the
     # state, so a run killed midway does not read it again); None: only the whole unit counts.
     progress: Callable[[], "tuple[datetime, datetime] | None"] | None = None
+    # Starts only once every other unit of its stream has ended: it reads what they did not.
+    after_the_others: bool = False
 
     def pages(self) -> Iterator[list[dict]]:
         return self.fetch(self)
@@ -147,10 +152,8 @@ class Stream:
 
     def units(self, ctx: StreamContext) -> Iterator[Unit]:
         """The event-log replay first (so no bookmark passes it), then the reads."""
-        from .changes import change_unit   # changes.py builds on this module
-        unit = change_unit(self, ctx)
-        if unit is not None:
-            yield unit
+        from .changes import change_units   # changes.py builds on this module
+        yield from change_units(self, ctx)
         yield from self.read_units(ctx)
 
     def read_units(self, ctx: StreamContext) -> Iterator[Unit]:

@@ -13,7 +13,11 @@ before its reads so that no bookmark passes it:
 - for streams with `refetch_edited` (activities, which Close lists by creation time only),
   an `updated` event on a record created before this run's re-read range makes the tap
   fetch that record again (`id__in`, a page of ids per request) and emit it (config
-  `late_activity_edits`).
+  `late_activity_edits`). An event says nothing of its record's creation time, so this
+  fetch is a unit of its own that starts once the stream's windows have ended and asks only
+  for the edited records they did not read (`LateEdits`): most edits are to recent records,
+  which the re-read range brings anyway. It stands before the windows in bookmark order,
+  so the bookmark moves only once it is written (their ranges are recorded as finished).
 
 A family ("activity.", "task.") has too many types to ask one by one, so the events of the
 period are walked once per run for every such stream (`event_feed.py`) and matched here.
@@ -26,6 +30,7 @@ requested.
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Iterator
@@ -45,11 +50,13 @@ REFETCH_BATCH = 50           # ids per `id__in` request; longer lists go out as 
 DELETIONS_PER_PAGE = 500
 
 
-def change_unit(stream: Stream, ctx: StreamContext) -> Unit | None:
+def change_units(stream: Stream, ctx: StreamContext) -> list[Unit]:
+    """The replay of the events since the bookmark and, for a stream that fetches edited
+    records again, the unit that does once the reads have ended; none on a first sync."""
     actions = wanted_actions(stream, ctx)
     anchor = replay_anchor(ctx)
     if not actions or anchor is None:
-        return None   # a first sync reads everything that exists: nothing to delete or re-read
+        return []   # a first sync reads everything that exists: nothing to delete or re-read
     since = anchor - RESCAN
     horizon = ctx.sync_start - RETENTION + HORIZON_MARGIN
     if since < horizon:
@@ -62,8 +69,42 @@ def change_unit(stream: Stream, ctx: StreamContext) -> Unit | None:
     ctx.event_feed.need(since, _families(stream), _exact_types(stream))
     # Its wait is for the shared walk of the event log: it takes a turn of the event group,
     # not one of the stream's own windows'.
-    return Unit(label=f"changes since {format_datetime(since)}", bookmark=None, group=EVENT_PATH,
-                fetch=partial(_replay, stream, ctx, since, actions))
+    units = [Unit(label=f"changes since {format_datetime(since)}", bookmark=None, group=EVENT_PATH,
+                  fetch=partial(_replay, stream, ctx, since, actions))]
+    if "updated" in actions:
+        ctx.late_edited = LateEdits()
+        units.append(Unit(label="records edited since, not read again", bookmark=None, after_the_others=True,
+                          fetch=partial(_fetch_late_edits, stream, ctx)))
+    return units
+
+
+class LateEdits:
+    """The records the replay found edited, less those this run's windows read (they carry
+    the edit already). The windows report each page (`read`, from their threads); before
+    the replay has found its ids, every id is kept: the pages read while the event walk
+    runs, of the order of the events the walk holds itself."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._edited: set[str] | None = None
+        self._read: set[str] = set()
+
+    def read(self, page: list[dict]) -> None:
+        with self._lock:
+            ids = (record.get("id") for record in page)
+            self._read.update(ids if self._edited is None else (i for i in ids if i in self._edited))
+
+    def found(self, edited: set[str]) -> None:
+        with self._lock:
+            self._edited = set(edited)
+            self._read &= self._edited
+
+    def unread(self) -> tuple[list[str], int]:
+        """(the edited ids no window read, how many were edited), once the replay is done."""
+        with self._lock:
+            if self._edited is None:
+                raise RuntimeError("late edits asked for before the event replay found them")
+            return sorted(self._edited - self._read), len(self._edited)
 
 
 def replay_anchor(ctx: StreamContext) -> datetime | None:
@@ -102,8 +143,8 @@ def _replay(stream: Stream, ctx: StreamContext, since: datetime, actions: tuple[
             deleted[object_id] = deletion_record(ctx, object_id, _event_time(event), event.get("previous_data"))
         elif event.get("action") == "updated":
             edited.add(object_id)
-    if edited - deleted.keys():
-        yield from _refetch(stream, ctx, sorted(edited - deleted.keys()))
+    if ctx.late_edited is not None:
+        ctx.late_edited.found(edited - deleted.keys())
     if deleted:
         records = [deleted[object_id] for object_id in sorted(deleted)]
         for start in range(0, len(records), DELETIONS_PER_PAGE):
@@ -147,6 +188,15 @@ def _event_time(event: dict) -> str:
     return format_datetime(required_time(event, "date_created", "event"))
 
 
+def _fetch_late_edits(stream: Stream, ctx: StreamContext, unit: Unit) -> Iterator[list[dict]]:
+    ids, edited = ctx.late_edited.unread()
+    if edited:
+        LOGGER.info("%s: %d record(s) edited since the bookmark, %d of them not read again by this run's windows",
+                    stream.tap_stream_id, edited, len(ids))
+    if ids:
+        yield from _refetch(stream, ctx, ids)
+
+
 def _refetch(stream: Stream, ctx: StreamContext, ids: list[str]) -> Iterator[list[dict]]:
     """Fetch edited records again, keeping those the windows of this run do not re-read:
     created before the re-read start, or in a range an earlier run finished (skipped)."""
@@ -166,7 +216,7 @@ def _refetch(stream: Stream, ctx: StreamContext, ids: list[str]) -> Iterator[lis
         if late:
             yield late
         data = late = None   # the writer's now: not held while the next batch is read
-    LOGGER.info("%s: %d record(s) edited after the lookback window, fetched again (%d edited in all)",
+    LOGGER.info("%s: %d record(s) edited after the lookback window, fetched again (%d asked for)",
                 stream.tap_stream_id, emitted, len(ids))
 
 

@@ -72,6 +72,8 @@ class WindowedStream(Stream):
     def _read_window(self, ctx: StreamContext, read: WindowRead, unit: Unit) -> Iterator[list[dict]]:
         for page in self.fetch_window(ctx, read):
             read.passed(self.sort_key(page[-1]))
+            if ctx.late_edited is not None:
+                ctx.late_edited.read(page)
             yield page
             page = None   # the writer's now: not held while the next page is read (page_memory.py)
 
