@@ -8,7 +8,7 @@ outside /api/v1):
   POST /_sandbox/faults     {"clear": true, "latency": s | {"seconds": s, "group": g},
                              "fail_every": {"k": 5, "status": 503, "group": null},
                              "fail_burst": {"n": 3, "status": 502}, "deleted_404": {"n": 1},
-                             "offset_shift": {"n": 1, "group": "user"},
+                             "offset_shift": {"n": 1, "group": "user", "records": 1},
                              "rate_limit_storm": {"n": 3, "retry_after": 1, "body": "empty"},
                              "drift": {"kind": "task", "field": "date", "value": {...}, "after": 2},
                              "die_after": n}

@@ -136,14 +136,14 @@ class Faults:
         with self._lock:
             self._deleted.append({"n": int(n), "group": group, "any_page": bool(any_page)})
 
-    def offset_shift(self, n=1, group=None):
+    def offset_shift(self, n=1, group=None, records=1):
         """The next n offset-paged list requests with _skip>0 first really delete (from the
-        store) the record just before the requested offset in the list's current order, then
-        answer: the tail has moved left by one, so a client stepping _skip by the page length
-        never sees one record. Offset pages are not a snapshot (close-api.md 4.1, 9: "inserts/
+        store) the `records` records just before the requested offset in the list's current
+        order, then answer: the tail has moved left by that many, so a client stepping _skip by
+        the page length never sees them (one whose pages overlap by fewer does not either). Offset pages are not a snapshot (close-api.md 4.1, 9: "inserts/
         deletes between requests shift later pages, giving duplicates or gaps" [I])."""
         with self._lock:
-            self._shifts.append({"n": int(n), "group": group})
+            self._shifts.append({"n": int(n), "group": group, "records": max(1, int(records))})
 
     def rate_limit_storm(self, n, group=None, retry_after=1, body="legacy", retry_after_header=True):
         """The next n matching requests answer 429 whatever the bucket says."""
@@ -225,14 +225,15 @@ class Faults:
             return False
 
     def take_offset_shift(self, group):
-        """True (once per configured request) when this list request must shift its offsets."""
+        """How many records this list request must delete before its offset (once per
+        configured request); 0 when none."""
         with self._lock:
             for f in self._shifts:
                 if f["n"] > 0 and self._match(f, group):
                     f["n"] -= 1
                     self._shifts = [x for x in self._shifts if x["n"] > 0]
-                    return True
-            return False
+                    return f.get("records", 1)
+            return 0
 
     def after_response(self):
         """Called once per answered API request; True when the server must die now."""

@@ -391,10 +391,12 @@ def _serve_list(sb, kind, params, keep=lambda item: True, paged=True):
     if sb.faults.take_deleted(kind, skip):
         raise P.ApiError(404, "Empty query: Document has been deleted.")
     items = [item for item in tables.snapshot(kind) if keep(item)]
-    if skip > 0 and sb.faults.take_offset_shift(kind) and items:
-        # Really delete the item just before the offset: the tail moves left by one, so a
-        # client stepping `_skip` by its page length would miss one.
-        tables.remove(kind, items[min(skip, len(items)) - 1]["id"])
+    records = sb.faults.take_offset_shift(kind) if skip > 0 and items else 0
+    if records:
+        # Really delete the items just before the offset: the tail moves left by that many, so
+        # a client stepping `_skip` by its page length would miss them.
+        for item in items[max(0, min(skip, len(items)) - records):min(skip, len(items))]:
+            tables.remove(kind, item["id"])
         items = [item for item in tables.snapshot(kind) if keep(item)]
     page = items[skip:] if limit is None else items[skip:skip + limit]
     wanted = P.fields(params)

@@ -4,7 +4,7 @@ import pytest
 
 from tap_close.errors import BadRequestError, CloseAPIError, NotFoundError, UnexpectedResponseError
 from tap_close.streams.paging import (
-    DELETED_RETRIES, OFFSET_RESTARTS, Keyset, cursor_pages, keyset_pages, offset_pages,
+    DELETED_RETRIES, OFFSET_STEPS_BACK, Keyset, cursor_pages, keyset_pages, offset_pages,
 )
 
 
@@ -82,34 +82,43 @@ def test_malformed_envelopes_raise(body):
 def test_offset_pages_overlap_and_survive_a_deletion_that_shifts_the_offsets():
     client = Scripted([
         {"has_more": True, "data": recs(("a", 1), ("b", 2), ("c", 3), ("d", 4))},
-        # "a" was deleted: asked from _skip 2 (overlap 2), the list now starts d, e, ...
-        {"has_more": True, "data": recs(("d", 4), ("e", 5), ("f", 6), ("g", 7))},
+        # "a" was deleted: asked from _skip 3 (overlap 1), the list now starts b, c, d, e, ...:
+        # d is not there, e would look like the next record and nothing would show a loss
+        {"has_more": True, "data": recs(("e", 5), ("f", 6), ("g", 7), ("h", 8))},
+        # half a page back: c and d are there, so nothing between was skipped
+        {"has_more": True, "data": recs(("c", 3), ("d", 4), ("e", 5), ("f", 6))},
         {"has_more": False, "data": recs(("f", 6), ("g", 7), ("h", 8))},
     ])
     pages = list(offset_pages(client, "x", {}, 4))
     assert [r["id"] for p in pages for r in p] == ["a", "b", "c", "d", "e", "f", "g", "h"], "e not skipped"
-    assert [c["_skip"] for c in client.calls] == [0, 2, 4]
+    assert [c["_skip"] for c in client.calls] == [0, 3, 1, 4]
 
 
-def test_offset_pages_start_over_when_the_shift_passes_the_overlap():
+def test_offset_pages_step_back_as_far_as_the_shift_went():
     client = Scripted([
         {"has_more": True, "data": recs(("a", 1), ("b", 2), ("c", 3), ("d", 4))},
-        # a, b and c deleted: neither c nor d (the overlap) is in the page, e would be lost
-        {"has_more": False, "data": recs(("f", 6))},
-        {"has_more": True, "data": recs(("d", 4), ("e", 5), ("f", 6), ("g", 7))},
-        {"has_more": False, "data": recs(("f", 6), ("g", 7))},
+        # a, b and c deleted: from 3 the list is g, ...; from 1 it is e, f, g; d is first now
+        {"has_more": False, "data": recs(("g", 7))},
+        {"has_more": False, "data": recs(("e", 5), ("f", 6), ("g", 7))},
+        {"has_more": False, "data": recs(("d", 4), ("e", 5), ("f", 6), ("g", 7))},
     ])
     pages = list(offset_pages(client, "x", {}, 4))
     assert [r["id"] for p in pages for r in p] == ["a", "b", "c", "d", "e", "f", "g"]
-    assert [c["_skip"] for c in client.calls] == [0, 2, 0, 2]
+    assert [c["_skip"] for c in client.calls] == [0, 3, 1, 0]
 
 
 def test_offset_pages_give_up_loudly_on_a_list_that_never_holds_still():
-    first = {"has_more": True, "data": recs(("a", 1), ("b", 2), ("c", 3), ("d", 4))}
-    shifted = {"has_more": False, "data": recs(("z", 9))}
-    client = Scripted([first, shifted] * (OFFSET_RESTARTS + 1))
+    # Every page beyond the first holds none of the last one's records, however far back it is
+    # asked from: each walk from _skip 0 reads on as a new one, until the steps back run out.
+    answers, n = [], 0
+    for _ in range(OFFSET_STEPS_BACK):
+        answers.append({"has_more": True, "data": recs(*((f"r{n + i}", n + i) for i in range(4)))})
+        answers += [{"has_more": False, "data": recs((f"s{n}", 0))}, {"has_more": False, "data": recs((f"t{n}", 0))}]
+        n += 4
+    client = Scripted(answers)
     with pytest.raises(CloseAPIError, match="kept changing"):
         list(offset_pages(client, "x", {}, 4))
+    assert len(client.calls) == OFFSET_STEPS_BACK // 2 * 3 + 2
 
 
 def test_offset_drops_records_pushed_onto_the_next_page_by_inserts():

@@ -132,16 +132,17 @@ def test_search_streams_are_complete_whatever_the_time_precision_of_close_s_sear
 
 
 def test_a_deletion_that_shifts_the_offsets_of_a_small_collection_loses_no_record(sandbox_factory, tmp_path):
-    # Two pages of users (1000 a page); before the second, Close deletes a user before the
-    # offset, so the list shifts down under the tap (no 404 tells it): a client that asked for
-    # _skip=1000 would never see the user that was 1001st.
+    # Two pages of users (1000 a page); before the second, Close deletes three users before
+    # the offset, so the list shifts down under the tap (no 404 tells it): a client that asked
+    # for _skip=1000 would never see the users that were 1001st to 1003rd, and one whose
+    # pages overlap by a record would miss two.
     sb = sandbox_factory(seed=73, leads=20, users=1100, activities_per_lead=1, events=20, days=30)
-    sb.faults.offset_shift(1, group="user")
+    sb.faults.offset_shift(1, group="user", records=3)
     before = {u["id"] for u in sb.store.records("user")}
     run = run_tap([], tmp_path, config=tap_config(sb, START))
     assert run.returncode == 0, run.stderr[-3000:]
     alive = {u["id"] for u in sb.store.records("user")}
-    assert len(before - alive) == 1, "the fault deleted a user as the tap paged"
+    assert len(before - alive) == 3, "the fault deleted users as the tap paged"
     assert alive <= run.ids("users"), f"{len(alive - run.ids('users'))} users skipped"
     pages = [r for r in sb.request_log if r["group"] == "user" and int(r["params"].get("_skip", 0)) > 0]
     assert pages, "the users took more than one page (so the shift could bite)"

@@ -25,11 +25,12 @@ DELETED_RETRIES = 5
 # The deepest `_skip` Close is known to accept (activities). Other resources may stop earlier:
 # their 400 is recognised by the walk, not by its message text.
 MAX_SKIP = 250_000
-# Offset pages start this many records before the end of the last page: when records before
-# it were deleted meanwhile (the offsets shift down), the overlap still covers the first
-# unread record, and finding an already-read record in it proves that nothing was skipped.
-OFFSET_OVERLAP = 20
-OFFSET_RESTARTS = 5
+# Offset pages start one record before the end of the last page: finding a record of the last
+# page again proves that no record was skipped. When none is there, records before it were
+# deleted meanwhile (the offsets moved down): the walk steps back half a page at a time until a
+# page holds one again. Each step back costs a request; an overlap wide enough to absorb a few
+# deletions would cost a share of every page of every walk instead.
+OFFSET_STEPS_BACK = 20   # in one walk: beyond, the list is changing faster than it can be read
 Page = list[dict]
 
 
@@ -54,21 +55,18 @@ def read_page(client, path: str, params: dict) -> tuple[Page, bool]:
 
 def offset_pages(client, path: str, params: dict, page_size: int) -> Iterator[Page]:
     """`_skip`/`_limit` paging, for small collections only (their ids are kept to drop
-    repeats). Each page overlaps the previous one (OFFSET_OVERLAP): a page that holds none of
-    the records that ended the previous one means the offsets moved further than the overlap
-    (deletions), and the walk starts over rather than skip a record."""
-    overlap = min(OFFSET_OVERLAP, page_size // 2)   # every page must also reach new records
-    skip, tail, seen, restarts = 0, set(), set(), 0
+    repeats), each page overlapping the last by one record (OFFSET_STEPS_BACK)."""
+    ask, last, seen, steps_back = 0, set(), set(), 0
     while True:
-        ask = max(0, skip - overlap)
         data, has_more = read_page(client, path, {**params, "_skip": ask, "_limit": page_size})
         ids = [record.get("id") for record in data]
-        if tail and not tail.intersection(ids):
-            restarts += 1
-            if restarts > OFFSET_RESTARTS:
+        if ask and last and not last.intersection(ids):
+            steps_back += 1
+            if steps_back > OFFSET_STEPS_BACK:
                 raise CloseAPIError(f"{path} kept changing under the tap while it paged; read it again later")
-            LOGGER.info("records of %s were deleted while paging; reading it again from the start", path)
-            skip, tail = 0, set()
+            LOGGER.info("records of %s were deleted while paging; stepping back to read on from the last "
+                        "record seen", path)
+            ask = max(0, ask - max(1, page_size // 2))
             continue
         fresh = [record for record in data if record.get("id") not in seen]
         seen.update(ids)
@@ -76,7 +74,8 @@ def offset_pages(client, path: str, params: dict, page_size: int) -> Iterator[Pa
             yield fresh
         if not has_more:
             return
-        skip, tail = ask + len(data), set(ids[len(ids) - overlap:]) if overlap else set()
+        # A page of one record cannot overlap the next one and still move on.
+        ask, last = (ask + len(data) - 1, set(ids)) if len(data) > 1 else (ask + 1, set())
         data = fresh = None   # the writer's now: not held while the next page is read (page_memory.py)
 
 

@@ -61,7 +61,7 @@ def test_no_shift_without_skip_and_only_in_its_group(fresh):
     api.json("/custom_field/lead/", _skip=2, _limit=2)                # another group: untouched
     assert [u["id"] for u in api.json("/user/", _limit=3)["data"]] == users[:3]      # _skip=0: untouched
     assert [u["id"] for u in sb.store.records("user")] == users
-    assert sb.faults.snapshot()["offset_shift"] == [{"n": 1, "group": "user"}]
+    assert sb.faults.snapshot()["offset_shift"] == [{"n": 1, "group": "user", "records": 1}]
     api.json("/user/", _skip=3, _limit=3)
     assert len(sb.store.records("user")) == len(users) - 1 and sb.faults.snapshot()["offset_shift"] == []
 
@@ -96,4 +96,16 @@ def test_offset_shift_through_the_control_endpoint(fresh):
     sb, _ = fresh
     control = sb.url.replace("/api/v1", "") + "/_sandbox/faults"
     r = requests.post(control, json={"offset_shift": {"n": 2, "group": "pipeline"}}, timeout=10)
-    assert r.status_code == 200 and r.json()["offset_shift"] == [{"n": 2, "group": "pipeline"}]
+    assert r.status_code == 200 and r.json()["offset_shift"] == [{"n": 2, "group": "pipeline", "records": 1}]
+
+
+@pytest.mark.parametrize("path, group, current, limit", [LISTS[0], LISTS[1], LISTS[6]], ids=["user", "custom_field", "contact"])
+def test_a_shift_of_several_records_deletes_those_just_before_the_offset(fresh, path, group, current, limit):
+    sb, api = fresh
+    before = [x["id"] for x in current(sb)]
+    assert len(before) > limit + 3
+    sb.faults.offset_shift(1, group=group, records=3)
+    page = api.json(path, _skip=limit + 1, _limit=limit)["data"]
+    after = [x["id"] for x in current(sb)]
+    assert set(before) - set(after) == set(before[limit - 2:limit + 1])      # the three before the offset
+    assert [x["id"] for x in page] == before[limit + 4:2 * limit + 4]         # the tail moved left by three
