@@ -235,7 +235,23 @@ def test_a_bookmark_older_than_the_event_log_says_what_cannot_be_seen(org, tmp_p
     event_starts = [parse_datetime(r["params"]["date_updated__gte"]) for r in org.request_log
                     if r["group"] == "event" and "date_updated__gte" in r["params"]]
     assert event_starts, "the run should replay the event log"
-    assert started - CLOSE_EVENT_RETENTION <= min(event_starts) <= finished - CLOSE_EVENT_RETENTION + HORIZON_MARGIN
+    # Close's clock is read from a Date header (whole seconds): up to a second before `started`.
+    assert started - CLOSE_EVENT_RETENTION - HORIZON_MARGIN - timedelta(seconds=1) <= min(event_starts) \
+        <= finished - CLOSE_EVENT_RETENTION - HORIZON_MARGIN
+
+
+def test_an_event_close_is_about_to_expire_still_arrives(org, tmp_path):
+    """Close keeps about 30 days of events: one a few minutes short of that is still served,
+    so the event_log stream reads from a little before the horizon and emits it."""
+    now = now_utc()
+    edge = org.add_event(date_updated=now - CLOSE_EVENT_RETENTION + timedelta(minutes=3))["id"]
+    gone = org.add_event(date_updated=now - CLOSE_EVENT_RETENTION - timedelta(minutes=3))["id"]
+    young = org.add_event(date_updated=now - timedelta(days=2))["id"]
+    run = run_tap([], tmp_path, config=config_for(org))
+    assert run.returncode == 0, run.stderr[-2000:]
+    emitted = run.ids("event_log")
+    assert young in emitted and edge in emitted
+    assert gone not in emitted, "Close (the sandbox) no longer serves an event past 30 days"
 
 
 def test_an_ignored_id_filter_fails_loudly_instead_of_losing_edits():

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from expectations import BOOKMARKED, FULL_TABLE, STREAMS, bookmark_entry, expected_ids, since
+from expectations import BOOKMARKED, FULL_TABLE, STREAMS, bookmark_entry, expected_ids, may_emit_beyond, since
 from tap_close.streams.base import LATE_VISIBILITY
 from tap_close.timeutil import now_utc, parse_datetime
 from tap_runner import run_tap, tap_config
@@ -36,12 +36,14 @@ def full_run(org, tmp_path_factory):
 def test_full_sync_emits_every_record_the_rules_call_for(org, full_run):
     started, run = full_run
     expected = expected_ids(org, parse_datetime(START), started)
+    beyond = may_emit_beyond(org, parse_datetime(START), started)
     assert set(run.schemas()) == set(STREAMS), "every stream is on by default"
     for stream in STREAMS:
         ids = expected[stream]
         assert ids, f"the sandbox org should have {stream} to test"
         got = run.ids(stream)
-        assert got == ids, (stream, len(got), len(ids), sorted(ids - got)[:5], sorted(got - ids)[:5])
+        extra = got - ids - beyond.get(stream, set())
+        assert ids <= got and not extra, (stream, len(got), len(ids), sorted(ids - got)[:5], sorted(extra)[:5])
 
 
 def test_dimensions_ignore_start_date(org, full_run):

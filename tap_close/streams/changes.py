@@ -45,6 +45,8 @@ LOGGER = logging.getLogger("tap_close")
 RETENTION = timedelta(days=30)
 # Events can become visible late (Close's advice): replay the five minutes before the bookmark.
 RESCAN = timedelta(minutes=5)
+# Close keeps "about" 30 days: reads start this much further back, so that every event Close
+# still serves arrives (the cursor walk simply ends where its events do).
 HORIZON_MARGIN = timedelta(minutes=10)
 REFETCH_BATCH = 50           # ids per `id__in` request; longer lists go out as a POST override
 DELETIONS_PER_PAGE = 500
@@ -58,10 +60,10 @@ def change_units(stream: Stream, ctx: StreamContext) -> list[Unit]:
     if not actions or anchor is None:
         return []   # a first sync reads everything that exists: nothing to delete or re-read
     since = anchor - RESCAN
-    horizon = ctx.sync_start - RETENTION + HORIZON_MARGIN
+    horizon = ctx.sync_start - RETENTION - HORIZON_MARGIN
     if since < horizon:
         LOGGER.warning("%s: the bookmark is older than the 30 days of events Close keeps; %s from %s to %s "
-                       "cannot be seen", stream.tap_stream_id, " and ".join(_describe(a) for a in actions),
+                       "may no longer be seen", stream.tap_stream_id, " and ".join(_describe(a) for a in actions),
                        format_datetime(since), format_datetime(horizon))
         since = horizon
     if ctx.event_feed is None:

@@ -5,8 +5,8 @@ from functools import partial
 from ..timeutil import format_datetime
 from .base import Stream, Unit, date_windows, required_time, window_label
 # Close: events can become visible late or be consolidated, so the latest five minutes are
-# read again; windows start a little inside the retention horizon, never at events Close is
-# expiring at that moment.
+# read again; windows start a little before the retention horizon, so that every event Close
+# still serves arrives.
 from .changes import HORIZON_MARGIN, RESCAN, RETENTION
 from .paging import cursor_pages
 from .window_split import WindowRead, read_whole
@@ -26,9 +26,9 @@ class EventLog(Stream):
 
     def read_units(self, ctx):
         start = ctx.start_date if ctx.bookmark is None else max(ctx.start_date, ctx.bookmark - RESCAN)
-        horizon = ctx.sync_start - RETENTION + HORIZON_MARGIN
+        horizon = ctx.sync_start - RETENTION - HORIZON_MARGIN
         if start < horizon:
-            LOGGER.warning("event_log: Close keeps only 30 days of events; events from %s to %s are no "
+            LOGGER.warning("event_log: Close keeps only about 30 days of events; events from %s to %s are no "
                            "longer available and are not replicated", format_datetime(start),
                            format_datetime(horizon))
             start = horizon
