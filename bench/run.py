@@ -437,15 +437,16 @@ class Walker:
         self.bodies.append(b'{"data":[' + response.content + b']}')
         self.records[stream] = self.records.get(stream, 0) + 1
 
-    def events(self, stream):
-        cursor = None
+    def events(self, stream, params=None, keep=True):
+        """Every event (of `params`' date range, if given), newest first."""
+        cursor, events = None, []
         while True:
-            params = {"_limit": PAGE["event"], **({"_cursor": cursor} if cursor else {})}
-            response = self._send(stream, "GET", "event", params=params)
-            self._keep(stream, response)
+            page = {**(params or {}), "_limit": PAGE["event"], **({"_cursor": cursor} if cursor else {})}
+            response = self._send(stream, "GET", "event", params=page)
+            events += self._keep(stream, response, keep)
             cursor = response.json().get("cursor_next")
             if not cursor:
-                return
+                return events
 
     def search(self, stream, object_type, fields):
         """One cursor walk ascending by date_updated; should Close refuse the cursor (past
@@ -586,19 +587,11 @@ def late_edits(sb, stream: str, state: dict | None, first_day: str) -> int:
     kinds = TAP_STREAMS[stream].event_object_types
     # Activities.reread at the default lookback (the bench's config sets none).
     reread_from = bookmark - max(StreamContext.activities_lookback, LATE_VISIBILITY)
-    walker, edited, deleted, cursor = Walker(sb), set(), set(), None
-    while True:
-        params = {"date_updated__gte": format_datetime(bookmark - RESCAN), "_limit": PAGE["event"],
-                  **({"_cursor": cursor} if cursor else {})}
-        answer = walker._send(stream, "GET", "event", params=params)
-        answer.raise_for_status()
-        for event in answer.json()["data"]:
-            if any(event["object_type"] == kind or (kind.endswith(".") and event["object_type"].startswith(kind))
-                   for kind in kinds):
-                {"updated": edited, "deleted": deleted}.get(event["action"], set()).add(event["object_id"])
-        cursor = answer.json().get("cursor_next")
-        if not cursor:
-            break
+    walker, edited, deleted = Walker(sb), set(), set()
+    for event in walker.events(stream, {"date_updated__gte": format_datetime(bookmark - RESCAN)}, keep=False):
+        if any(event["object_type"] == kind or (kind.endswith(".") and event["object_type"].startswith(kind))
+               for kind in kinds):
+            {"updated": edited, "deleted": deleted}.get(event["action"], set()).add(event["object_id"])
     ids, fetch = sorted(edited - deleted), 0
     for start in range(0, len(ids), PAGE["activity"]):
         batch = ids[start:start + PAGE["activity"]]

@@ -140,8 +140,9 @@ class Faults:
         """The next n offset-paged list requests with _skip>0 first really delete (from the
         store) the `records` records just before the requested offset in the list's current
         order, then answer: the tail has moved left by that many, so a client stepping _skip by
-        the page length never sees them (one whose pages overlap by fewer does not either). Offset pages are not a snapshot (close-api.md 4.1, 9: "inserts/
-        deletes between requests shift later pages, giving duplicates or gaps" [I])."""
+        the page length never sees them (one whose pages overlap by fewer does not either).
+        Offset pages are not a snapshot (close-api.md 4.1, 9: "inserts/deletes between requests
+        shift later pages, giving duplicates or gaps" [I])."""
         with self._lock:
             self._shifts.append({"n": int(n), "group": group, "records": max(1, int(records))})
 
@@ -232,7 +233,7 @@ class Faults:
                 if f["n"] > 0 and self._match(f, group):
                     f["n"] -= 1
                     self._shifts = [x for x in self._shifts if x["n"] > 0]
-                    return f.get("records", 1)
+                    return f["records"]
             return 0
 
     def after_response(self):

@@ -395,7 +395,8 @@ def _serve_list(sb, kind, params, keep=lambda item: True, paged=True):
     if records:
         # Really delete the items just before the offset: the tail moves left by that many, so
         # a client stepping `_skip` by its page length would miss them.
-        for item in items[max(0, min(skip, len(items)) - records):min(skip, len(items))]:
+        end = min(skip, len(items))
+        for item in items[max(0, end - records):end]:
             tables.remove(kind, item["id"])
         items = [item for item in tables.snapshot(kind) if keep(item)]
     page = items[skip:] if limit is None else items[skip:skip + limit]

@@ -64,9 +64,9 @@ def _page_of(sb, group, params, coll, compute, allow_zero=False, with_total=Fals
 def _shift_offset(sb, group, skip, ids_, delete):
     """The offset_shift fault (faults.py): before answering a list request with _skip>0, really
     delete the records just before the offset in the list's current order (one unless asked
-    for more), so the tail shifts left and a client stepping _skip by its page length skips. The API key's own user
-    is never deleted (`delete` returns False): the nearest record before it goes instead, which
-    shifts the tail the same way. True when a record was deleted."""
+    for more), so the tail shifts left and a client stepping _skip by its page length skips
+    them. The API key's own user is never deleted (`delete` returns False): the nearest record
+    before it goes instead, which shifts the tail the same way. True when a record was deleted."""
     records = sb.faults.take_offset_shift(group) if skip > 0 else 0
     deleted = 0
     for rid in reversed(ids_[:skip]):
